@@ -1,0 +1,55 @@
+# The two commands the README promises: `make synth` and `make test`.
+# Both set up everything they need on a machine with python3 (3.11+), node (20+) and npm.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+# Node 20 makes jsii print an end-of-life banner on every run; this silences it.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: setup synth test lint typecheck unit snapshot-update clean
+
+$(VENV)/.runtime-deps: requirements.txt constructs/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.runtime-deps requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.dev-deps node_modules/.installed
+
+## Synthesize every stack into cdk.out/ with the pinned CDK CLI (cdk-nag runs as part of synth).
+synth: $(VENV)/.runtime-deps node_modules/.installed
+	rm -rf cdk.out
+	$(CDK) synth --quiet
+	@$(PY) -c 'import json; m = json.load(open("cdk.out/manifest.json"))["artifacts"]; \
+	[print(f"{n}  ->  cdk.out/{a[\"properties\"][\"templateFile\"]}  ({a[\"environment\"]})") \
+	 for n, a in sorted(m.items()) if a["type"] == "aws:cloudformation:stack"]'
+
+## Lint, type-check and run the whole suite.
+test: setup lint typecheck unit
+
+lint:
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck:
+	$(PY) -m mypy app.py stacks constructs/dbpatterns tests
+
+unit:
+	$(PY) -m pytest
+
+## Refresh the stack snapshots after an intended template change (review the diff!).
+snapshot-update: setup
+	$(PY) -m pytest --snapshot-update -k snapshot
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,206 @@
+"""Lambda functions for the handlers in ``dbpatterns.handlers``, with the defaults we want everywhere.
+
+Every function gets: the newest Python runtime, arm64, X-Ray active tracing, JSON logs into its own
+log group with an explicit retention, Powertools for AWS Lambda (Python) from its public layer, and a
+role of its own with no AWS managed policy for logging (it may write only to its log group).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import check_range, require
+
+#: Newest Python runtime in aws-cdk-lib 2.275 (cdk-nag AwsSolutions-L1 wants the newest).
+DEFAULT_RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: Account that publishes the Powertools for AWS Lambda (Python) layers in every commercial region.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+#: Layer version of ``AWSLambdaPowertoolsPythonV3-<runtime>-<arch>``; the same number in every region.
+POWERTOOLS_LAYER_VERSION = 38
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # .../dbpatterns
+_RUNTIME_PARTS = ("__init__.py", "handlers", "runtime")
+_CODE_MEMORY_LIMITS = (128, 10_240)
+
+
+@functools.cache
+def _staged_handler_code() -> str:
+    """Copy the runtime part of the package (never the CDK constructs) into a staging folder.
+
+    The asset holds ``dbpatterns/__init__.py``, ``dbpatterns/handlers`` and ``dbpatterns/runtime``,
+    so handler strings are module paths like ``dbpatterns.handlers.ledger.api.handler`` both here and
+    when the library is pip-installed. No Docker: the code is pure Python and its third-party
+    dependencies (Powertools, boto3) come from the Lambda runtime and the Powertools layer.
+    """
+    staging = Path(tempfile.mkdtemp(prefix="dbpatterns-lambda-"))
+    target = staging / "dbpatterns"
+    target.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in _RUNTIME_PARTS:
+        source = _PACKAGE_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=ignore)
+        else:
+            shutil.copy2(source, target / part)
+    return str(staging)
+
+
+def handler_code() -> lambda_.Code:
+    """The Lambda asset shared by every handler in this library (one asset per app)."""
+    return lambda_.Code.from_asset(_staged_handler_code())
+
+
+def powertools_layer_arn(runtime: lambda_.Runtime, architecture: lambda_.Architecture, version: int) -> str:
+    """ARN of the public Powertools layer in the deploying region (resolved by CloudFormation)."""
+    runtime_part = runtime.name.replace(".", "")  # python3.14 -> python314
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{runtime_part}-{architecture.name}:{version}"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandlerFunctionProps:
+    """Props of :class:`HandlerFunction`."""
+
+    #: Dotted path of the handler inside the asset, e.g. ``dbpatterns.handlers.ledger.api.handler``.
+    handler: str
+    #: Sandbox or production: log retention and removal follow it.
+    profile: DeploymentProfile
+    #: What the function does, shown in the console.
+    description: str
+    #: Service name for Powertools logs, metrics and traces.
+    service_name: str
+    #: CloudWatch namespace for Powertools metrics - ``DbPatterns`` by default.
+    metrics_namespace: str = "DbPatterns"
+    #: Extra environment variables - none by default.
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: Timeout - 30 seconds by default.
+    timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
+    #: Memory in MB (128-10240) - 256 by default.
+    memory_size: int = 256
+    #: Reserved concurrency - none (the account's unreserved pool) by default.
+    reserved_concurrent_executions: int | None = None
+    #: VPC to run in - none by default. With a VPC, ``vpc_subnets`` defaults to private isolated subnets.
+    vpc: ec2.IVpc | None = None
+    #: Subnets in ``vpc`` - the private isolated subnets by default.
+    vpc_subnets: ec2.SubnetSelection | None = None
+    #: Security groups in ``vpc`` - a new one allowing all outbound by default.
+    security_groups: Sequence[ec2.ISecurityGroup] = ()
+    #: Runtime - the newest Python runtime by default.
+    runtime: lambda_.Runtime = DEFAULT_RUNTIME
+    #: Architecture - arm64 by default (cheaper per GB-second).
+    architecture: lambda_.Architecture = lambda_.Architecture.ARM_64
+    #: Powertools layer version - :data:`POWERTOOLS_LAYER_VERSION` by default.
+    powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
+    #: Asset with the code - the library's own handler asset by default.
+    code: lambda_.Code | None = None
+    #: Extra layers, e.g. with a client library the runtime lacks - none by default.
+    layers: Sequence[lambda_.ILayerVersion] = ()
+
+
+class HandlerFunction(Construct):
+    """A Python Lambda function with tracing, JSON logs, Powertools and a least-privilege role.
+
+    Exposes ``function``, ``role`` and ``log_group``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: HandlerFunctionProps) -> None:
+        name = type(self).__name__
+        check_range(name, "memory_size", props.memory_size, minimum=_CODE_MEMORY_LIMITS[0],
+                    maximum=_CODE_MEMORY_LIMITS[1])
+        check_range(name, "reserved_concurrent_executions", props.reserved_concurrent_executions, minimum=1)
+        require(props.runtime.family == lambda_.RuntimeFamily.PYTHON, name, "runtime", props.runtime.name,
+                "allowed: a Python runtime (the handlers are Python)")
+        require(props.vpc is not None or (props.vpc_subnets is None and not props.security_groups), name,
+                "vpc_subnets/security_groups", "given without vpc", "allowed: only together with vpc")
+        require("." in props.handler, name, "handler", props.handler,
+                "allowed: a dotted path such as 'dbpatterns.handlers.ledger.api.handler'")
+        super().__init__(scope, construct_id)
+
+        self.log_group: logs.LogGroup = create_log_group(self, "Logs", profile=props.profile)
+        # Our own role: the default one carries the AWSLambdaBasicExecutionRole managed policy, which
+        # may write to every log group in the account. This one may write only to its own.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {props.service_name}: {props.description}",
+        )
+        self.log_group.grant_write(self.role)
+        if props.vpc is not None:
+            self._allow_vpc_networking()
+
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            powertools_layer_arn(props.runtime, props.architecture, props.powertools_layer_version),
+        )
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            runtime=props.runtime,
+            architecture=props.architecture,
+            code=props.code or handler_code(),
+            handler=props.handler,
+            description=props.description,
+            role=self.role,
+            timeout=props.timeout,
+            memory_size=props.memory_size,
+            reserved_concurrent_executions=props.reserved_concurrent_executions,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            log_group=self.log_group,
+            layers=[layer, *props.layers],
+            vpc=props.vpc,
+            vpc_subnets=(props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+            if props.vpc is not None
+            else None,
+            security_groups=list(props.security_groups) or None,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": props.service_name,
+                "POWERTOOLS_METRICS_NAMESPACE": props.metrics_namespace,
+                **props.environment,
+            },
+        )
+        wildcard_reason = "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) "
+        if props.vpc is not None:
+            wildcard_reason += "and the EC2 network-interface actions Lambda needs to join the VPC "
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            wildcard_reason + "do not support resource-level permissions.",
+        )
+
+    def _allow_vpc_networking(self) -> None:
+        """What Lambda needs to attach the function to the VPC, without the AWS managed policy."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )

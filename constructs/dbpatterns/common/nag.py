@@ -1,0 +1,24 @@
+"""Acknowledging cdk-nag findings, one finding at a time, with a reason.
+
+cdk-nag 3 reads acknowledgments from construct metadata through aws-cdk-lib's ``Validations`` API.
+An acknowledgment covers the construct it is put on and everything below it, so put it on the
+narrowest construct that owns the finding, and name one finding (``AwsSolutions-IAM5[Resource::*]``),
+never a whole rule family.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+_MIN_REASON_LENGTH = 30
+
+
+def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
+    """Acknowledge ``finding`` on ``construct`` (and its children) because of ``reason``."""
+    if len(reason.strip()) < _MIN_REASON_LENGTH:
+        raise ValueError(
+            f"acknowledge: reason={reason!r} for {finding} is too short; "
+            f"say in at least {_MIN_REASON_LENGTH} characters why this resource is fine"
+        )
+    Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))

@@ -1,0 +1,122 @@
+"""A VPC for databases: private isolated subnets only, no NAT, endpoints instead of internet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aws_cdk import Stack, Token
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import PropValidationError, check_range, check_unique
+
+MAX_AZS = 6
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsolatedNetworkProps:
+    """Props of :class:`IsolatedNetwork`."""
+
+    #: Sandbox or production: sets the number of AZs and the flow-log retention.
+    profile: DeploymentProfile
+    #: Number of AZs (2-6) - 3 in production, 2 in a sandbox (the fewest an RDS, DAX or
+    #: ElastiCache subnet group accepts).
+    max_azs: int | None = None
+    #: AZ names - ``<region>a``, ``<region>b``... for a stack with a concrete region, so synth needs
+    #: no AWS lookup; two AZs chosen by CloudFormation otherwise.
+    availability_zones: Sequence[str] = ()
+    #: CIDR of the VPC - ``10.0.0.0/16`` by default.
+    cidr: str = "10.0.0.0/16"
+    #: NAT gateways - 0 by default: everything reaches AWS through VPC endpoints. With NAT the VPC
+    #: also gets private subnets with egress.
+    nat_gateways: int = 0
+    #: Interface endpoints to add, by construct ID (e.g. ``{"Sqs": InterfaceVpcEndpointAwsService.SQS}``)
+    #: - none by default. Gateway endpoints for DynamoDB and S3 are always added (they are free).
+    interface_endpoints: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = field(default_factory=dict)
+
+
+class IsolatedNetwork(Construct):
+    """VPC with private isolated subnets across AZs, gateway endpoints and VPC flow logs.
+
+    Exposes ``vpc``, ``flow_log``, ``isolated_subnets`` (a selection for database subnet groups)
+    and ``endpoint_security_group`` (admits HTTPS from inside the VPC to the interface endpoints).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: IsolatedNetworkProps) -> None:
+        name = type(self).__name__
+        max_azs = props.max_azs if props.max_azs is not None else (3 if props.profile.is_production else 2)
+        check_range(name, "max_azs", max_azs, minimum=2, maximum=MAX_AZS)
+        check_range(name, "nat_gateways", props.nat_gateways, minimum=0, maximum=max_azs)
+        check_unique(name, "interface_endpoints", [e.short_name for e in props.interface_endpoints.values()])
+        if props.availability_zones and len(props.availability_zones) < 2:
+            raise PropValidationError(name, "availability_zones", list(props.availability_zones),
+                                      "allowed: at least 2 AZs (database subnet groups need two)")
+        super().__init__(scope, construct_id)
+
+        region = Stack.of(self).region
+        azs = list(props.availability_zones)
+        if not azs and not Token.is_unresolved(region):
+            azs = [f"{region}{letter}" for letter in "abcdef"[:max_azs]]
+
+        subnets = [
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)
+        ]
+        if props.nat_gateways:
+            subnets += [
+                ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+                ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                                        cidr_mask=22),
+            ]
+        self.vpc = ec2.Vpc(
+            self,
+            "Resource",
+            ip_addresses=ec2.IpAddresses.cidr(props.cidr),
+            availability_zones=azs or None,
+            max_azs=None if azs else max_azs,
+            nat_gateways=props.nat_gateways,
+            subnet_configuration=subnets,
+            gateway_endpoints={
+                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
+            },
+            restrict_default_security_group=True,
+        )
+        self.isolated_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+        flow_log_group = create_log_group(self, "FlowLogs", profile=props.profile)
+        flow_log_role = iam.Role(
+            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
+        )
+        self.flow_log = self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group, flow_log_role),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints: HTTPS from inside the VPC only",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(self.vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS from the VPC"
+        )
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        endpoints = Construct(self, "Endpoints")
+        for endpoint_id, service in props.interface_endpoints.items():
+            endpoint = ec2.InterfaceVpcEndpoint(
+                endpoints,
+                endpoint_id,
+                vpc=self.vpc,
+                service=service,
+                subnets=self.isolated_subnets,
+                security_groups=[self.endpoint_security_group],
+                private_dns_enabled=True,
+            )
+            self.interface_endpoints[endpoint_id] = endpoint

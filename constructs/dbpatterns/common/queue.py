@@ -1,0 +1,112 @@
+"""An SQS queue that cannot lose a message silently: DLQ with redrive, KMS, TLS only, alarms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from dbpatterns.common.alarms import alarm_on_metric
+from dbpatterns.common.validation import check_range
+
+#: SQS limits (seconds) for visibility timeout and retention; receive count is ours but sane.
+MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60
+MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS = 60, 14 * 24 * 60 * 60
+MAX_RECEIVE_COUNT = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecureQueueProps:
+    """Props of :class:`SecureQueue`."""
+
+    #: Customer-managed key for both queues (SSE-KMS).
+    encryption_key: kms.IKey
+    #: How long a received message stays hidden - 30 seconds by default. For a Lambda consumer use
+    #: at least six times the function timeout.
+    visibility_timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
+    #: Receives before a message moves to the dead-letter queue (1-1000) - 5 by default.
+    max_receive_count: int = 5
+    #: How long the main queue keeps a message - 4 days by default.
+    retention_period: Duration = field(default_factory=lambda: Duration.days(4))
+    #: Age of the oldest message that raises an alarm - 5 minutes by default.
+    max_message_age: Duration = field(default_factory=lambda: Duration.minutes(5))
+    #: Topic notified by the queue's alarms - none by default.
+    alarm_topic: sns.ITopic | None = None
+
+
+class SecureQueue(Construct):
+    """A KMS-encrypted, TLS-only SQS queue with a dead-letter queue and two alarms.
+
+    The dead-letter queue keeps messages for the SQS maximum of 14 days. Alarms fire when any
+    message reaches the dead-letter queue and when the oldest message in the main queue is older
+    than ``max_message_age`` (consumers are not keeping up).
+
+    Exposes ``queue``, ``dead_letter_queue``, ``dlq_alarm`` and ``age_alarm``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: SecureQueueProps) -> None:
+        name = type(self).__name__
+        check_range(name, "visibility_timeout (seconds)", props.visibility_timeout.to_seconds(), minimum=0,
+                    maximum=MAX_VISIBILITY_TIMEOUT_SECONDS)
+        check_range(name, "max_receive_count", props.max_receive_count, minimum=1, maximum=MAX_RECEIVE_COUNT)
+        check_range(name, "retention_period (seconds)", props.retention_period.to_seconds(),
+                    minimum=MIN_RETENTION_SECONDS, maximum=MAX_RETENTION_SECONDS)
+        super().__init__(scope, construct_id)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=props.encryption_key,
+            enforce_ssl=True,
+            retention_period=Duration.seconds(MAX_RETENTION_SECONDS),
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Resource",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=props.encryption_key,
+            data_key_reuse=Duration.minutes(5),
+            enforce_ssl=True,
+            visibility_timeout=props.visibility_timeout,
+            retention_period=props.retention_period,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=props.max_receive_count
+            ),
+        )
+        self.dlq_alarm = alarm_on_metric(
+            self,
+            "DeadLetterAlarm",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=0,
+            description="Messages reached the dead-letter queue: they failed every retry and need a look.",
+            alarm_topic=props.alarm_topic,
+        )
+        self.age_alarm = alarm_on_metric(
+            self,
+            "OldestMessageAlarm",
+            metric=self.queue.metric_approximate_age_of_oldest_message(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=props.max_message_age.to_seconds(),
+            evaluation_periods=3,
+            description="The oldest message waits longer than expected: consumers are not keeping up.",
+            alarm_topic=props.alarm_topic,
+        )
+
+    def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.queue.grant_send_messages(grantee)
+
+    def grant_consume_messages(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.queue.grant_consume_messages(grantee)
+
+    def metric_age_of_oldest_message(self) -> cloudwatch.Metric:
+        return self.queue.metric_approximate_age_of_oldest_message()

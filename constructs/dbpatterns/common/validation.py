@@ -1,0 +1,76 @@
+"""Validation of construct props, done in constructors before any child is defined.
+
+Every failure is a :class:`PropValidationError` (a ``ValueError``) whose message names the
+prop, the value given and what is allowed, so a user sees a Python error, never a jsii
+JavaScript traceback. Unresolved CDK tokens are skipped: their value is only known at deploy time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from aws_cdk import Token
+
+from dbpatterns.errors import PropValidationError
+
+__all__ = [
+    "PropValidationError",
+    "check_count",
+    "check_one_of",
+    "check_range",
+    "check_unique",
+    "is_unresolved",
+    "require",
+]
+
+
+def is_unresolved(value: Any) -> bool:
+    """True when ``value`` is a CDK token (a deploy-time value that cannot be checked now)."""
+    return Token.is_unresolved(value)
+
+
+def check_range(
+    construct: str, prop: str, value: float | None, *, minimum: float | None = None, maximum: float | None = None
+) -> None:
+    """Fail unless ``minimum <= value <= maximum``; ``None`` values and tokens pass."""
+    if value is None or is_unresolved(value):
+        return
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if minimum is not None and maximum is not None:
+            allowed = f"allowed: {minimum} to {maximum}"
+        elif minimum is not None:
+            allowed = f"allowed: at least {minimum}"
+        else:
+            allowed = f"allowed: at most {maximum}"
+        raise PropValidationError(construct, prop, value, allowed)
+
+
+def check_count(construct: str, prop: str, items: Collection[Any], *, maximum: int) -> None:
+    """Fail when a list prop has more than ``maximum`` entries (the value shown is the count)."""
+    if len(items) > maximum:
+        raise PropValidationError(construct, prop, f"{len(items)} entries", f"allowed: at most {maximum}")
+
+
+def check_unique(construct: str, prop: str, names: Iterable[str]) -> None:
+    """Fail when ``names`` repeats a name."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise PropValidationError(construct, prop, name, "names must be unique")
+        seen.add(name)
+
+
+def check_one_of(construct: str, prop: str, value: Any, allowed: Collection[Any]) -> None:
+    """Fail unless ``value`` is one of ``allowed``."""
+    if value is None or is_unresolved(value):
+        return
+    if value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise PropValidationError(construct, prop, value, f"allowed: {shown}")
+
+
+def require(condition: bool, construct: str, prop: str, value: Any, allowed: str) -> None:
+    """Fail with ``allowed`` as the explanation unless ``condition`` holds."""
+    if not condition:
+        raise PropValidationError(construct, prop, value, allowed)

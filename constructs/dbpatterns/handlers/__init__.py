@@ -1,0 +1,1 @@
+"""Lambda handler code. Runtime only: nothing here may import aws_cdk."""

@@ -1,0 +1,66 @@
+"""Synthesizing the app once per test session, with the same context as `cdk synth`.
+
+`cdk synth` passes cdk.json's context (feature flags and our settings) to app.py. Tests build
+the app through the same :func:`stacks.app_builder.build_stacks` with that context, so the
+templates they check are the ones the CLI writes. Each profile is synthesized once per session.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, cx_api
+from aws_cdk.assertions import Template
+
+from dbpatterns.common.profile import DeploymentProfile
+from stacks.app_builder import add_compliance_checks, build_stacks
+from stacks.config import AppConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def new_app(outdir: str | None = None) -> App:
+    """An App with cdk.json's feature flags and no built-in template validation (cfn-lint covers it)."""
+    return App(
+        context=cdk_json_context(),
+        outdir=outdir or tempfile.mkdtemp(prefix="cdk-test-"),
+        builtin_cloud_formation_validation=False,
+    )
+
+
+@functools.cache
+def synthesize(profile: DeploymentProfile) -> cx_api.CloudAssembly:
+    """The whole app, with cdk-nag, in ``profile``; synthesized once per session."""
+    app = new_app()
+    build_stacks(app, AppConfig(profile=profile))
+    add_compliance_checks(app)
+    return app.synth()
+
+
+@functools.cache
+def stack_template_json(stack_name: str, profile: DeploymentProfile) -> dict[str, Any]:
+    template: dict[str, Any] = synthesize(profile).get_stack_by_name(stack_name).template
+    return template
+
+
+def stack_template(stack_name: str, profile: DeploymentProfile) -> Template:
+    return Template.from_json(stack_template_json(stack_name, profile))
+
+
+_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def mask_assets(template: dict[str, Any]) -> Any:
+    """The template with asset hashes replaced, so editing handler code does not churn snapshots."""
+    text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
+    return json.loads(text)
