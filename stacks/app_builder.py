@@ -13,8 +13,13 @@ def build_stacks(app: App, config: AppConfig) -> list[Stack]:
     """Add every stack of the reference app to ``app``."""
     env = config.env()
     return [
-        DynamoDbShowcaseStack(app, "DbPatterns-DynamoDbShowcase", env=env, profile=config.profile,
-                              description="dbpatterns: DynamoDB table building block"),
+        DynamoDbShowcaseStack(
+            app,
+            "DbPatterns-DynamoDbShowcase",
+            env=env,
+            profile=config.profile,
+            description="dbpatterns: DynamoDB table building block",
+        ),
     ]
 
 

@@ -32,12 +32,18 @@ class AppConfig:
             raise PropValidationError("app", "account", self.account, "allowed: a 12-digit AWS account ID")
         for region in (self.primary_region, *self.secondary_regions):
             if not _REGION.match(region):
-                raise PropValidationError("app", "region", region, "allowed: an AWS region such as 'eu-west-1'")
+                raise PropValidationError(
+                    "app", "region", region, "allowed: an AWS region such as 'eu-west-1'"
+                )
         if self.primary_region in self.secondary_regions or len(set(self.secondary_regions)) != len(
             self.secondary_regions
         ):
-            raise PropValidationError("app", "secondary_regions", list(self.secondary_regions),
-                                      "allowed: distinct regions other than primary_region")
+            raise PropValidationError(
+                "app",
+                "secondary_regions",
+                list(self.secondary_regions),
+                "allowed: distinct regions other than primary_region",
+            )
 
     def env(self, region: str | None = None) -> Environment:
         return Environment(account=self.account, region=region or self.primary_region)

@@ -17,7 +17,9 @@ class DynamoDbShowcaseStack(Stack):
     """Two tables: an on-demand one with indexes, TTL and a stream, and a provisioned one sized
     from a workload by the capacity planner."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         string = dynamodb.AttributeType.STRING
 

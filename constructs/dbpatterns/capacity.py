@@ -64,8 +64,12 @@ class Workload:
     def __post_init__(self) -> None:
         name = type(self).__name__
         if not 0 < self.item_size_bytes <= MAX_ITEM_BYTES:
-            raise PropValidationError(name, "item_size_bytes", self.item_size_bytes,
-                                      f"allowed: 1 to {MAX_ITEM_BYTES} bytes (DynamoDB's 400 KB item limit)")
+            raise PropValidationError(
+                name,
+                "item_size_bytes",
+                self.item_size_bytes,
+                f"allowed: 1 to {MAX_ITEM_BYTES} bytes (DynamoDB's 400 KB item limit)",
+            )
         for prop in ("reads_per_second", "writes_per_second"):
             value = getattr(self, prop)
             if value < 0 or math.isnan(value) or math.isinf(value):
@@ -105,8 +109,12 @@ class CapacityPlan:
     def with_headroom(self, target_utilization_percent: float) -> CapacityPlan:
         """Capacity needed to run at ``target_utilization_percent`` (what auto scaling targets)."""
         if not 0 < target_utilization_percent <= 100:
-            raise PropValidationError("CapacityPlan", "target_utilization_percent", target_utilization_percent,
-                                      "allowed: more than 0 and at most 100")
+            raise PropValidationError(
+                "CapacityPlan",
+                "target_utilization_percent",
+                target_utilization_percent,
+                "allowed: more than 0 and at most 100",
+            )
         factor = 100 / target_utilization_percent
         return CapacityPlan(
             read_capacity_units=math.ceil(self.read_capacity_units * factor),
@@ -140,12 +148,20 @@ def _parser() -> argparse.ArgumentParser:
     size.add_argument("--item-size-kb", type=float, help="item size in KB (1 KB = 1024 bytes)")
     size.add_argument("--item-size-bytes", type=int, help="item size in bytes")
     parser.add_argument("--reads", type=float, default=0, help="reads per second (default 0)")
-    parser.add_argument("--consistency", choices=[c.value for c in ReadConsistency], default="eventual",
-                        help="read consistency (default eventual)")
+    parser.add_argument(
+        "--consistency",
+        choices=[c.value for c in ReadConsistency],
+        default="eventual",
+        help="read consistency (default eventual)",
+    )
     parser.add_argument("--writes", type=float, default=0, help="writes per second (default 0)")
     parser.add_argument("--transactional-writes", action="store_true", help="writes use TransactWriteItems")
-    parser.add_argument("--target-utilization", type=float, default=None,
-                        help="also print the capacity for this auto-scaling target, in percent")
+    parser.add_argument(
+        "--target-utilization",
+        type=float,
+        default=None,
+        help="also print the capacity for this auto-scaling target, in percent",
+    )
     return parser
 
 
@@ -170,8 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"RCU: {result.read_capacity_units}")
     print(f"WCU: {result.write_capacity_units}")
     if headroom is not None:
-        print(f"at {args.target_utilization:g}% target utilization: "
-              f"RCU {headroom.read_capacity_units}, WCU {headroom.write_capacity_units}")
+        print(
+            f"at {args.target_utilization:g}% target utilization: "
+            f"RCU {headroom.read_capacity_units}, WCU {headroom.write_capacity_units}"
+        )
     return 0
 
 

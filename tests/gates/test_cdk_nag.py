@@ -31,7 +31,7 @@ def test_fails_synth_on_a_non_compliant_construct(tmp_path: Path) -> None:
     sqs.Queue(stack, "PlainQueue")  # no DLQ, no TLS-only policy
     add_compliance_checks(app)
 
-    with pytest.raises(Exception, match="[Vv]alidation"):
+    with pytest.raises(Exception, match=r"[Vv]alidation"):
         app.synth()
 
     report = json.loads((tmp_path / "validation-report.json").read_text())

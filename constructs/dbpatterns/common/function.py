@@ -122,15 +122,35 @@ class HandlerFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: HandlerFunctionProps) -> None:
         name = type(self).__name__
-        check_range(name, "memory_size", props.memory_size, minimum=_CODE_MEMORY_LIMITS[0],
-                    maximum=_CODE_MEMORY_LIMITS[1])
+        check_range(
+            name,
+            "memory_size",
+            props.memory_size,
+            minimum=_CODE_MEMORY_LIMITS[0],
+            maximum=_CODE_MEMORY_LIMITS[1],
+        )
         check_range(name, "reserved_concurrent_executions", props.reserved_concurrent_executions, minimum=1)
-        require(props.runtime.family == lambda_.RuntimeFamily.PYTHON, name, "runtime", props.runtime.name,
-                "allowed: a Python runtime (the handlers are Python)")
-        require(props.vpc is not None or (props.vpc_subnets is None and not props.security_groups), name,
-                "vpc_subnets/security_groups", "given without vpc", "allowed: only together with vpc")
-        require("." in props.handler, name, "handler", props.handler,
-                "allowed: a dotted path such as 'dbpatterns.handlers.ledger.api.handler'")
+        require(
+            props.runtime.family == lambda_.RuntimeFamily.PYTHON,
+            name,
+            "runtime",
+            props.runtime.name,
+            "allowed: a Python runtime (the handlers are Python)",
+        )
+        require(
+            props.vpc is not None or (props.vpc_subnets is None and not props.security_groups),
+            name,
+            "vpc_subnets/security_groups",
+            "given without vpc",
+            "allowed: only together with vpc",
+        )
+        require(
+            "." in props.handler,
+            name,
+            "handler",
+            props.handler,
+            "allowed: a dotted path such as 'dbpatterns.handlers.ledger.api.handler'",
+        )
         super().__init__(scope, construct_id)
 
         self.log_group: logs.LogGroup = create_log_group(self, "Logs", profile=props.profile)
@@ -170,7 +190,9 @@ class HandlerFunction(Construct):
             log_group=self.log_group,
             layers=[layer, *props.layers],
             vpc=props.vpc,
-            vpc_subnets=(props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+            vpc_subnets=(
+                props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            )
             if props.vpc is not None
             else None,
             security_groups=list(props.security_groups) or None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Stack, Token
+from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -26,8 +26,7 @@ class IsolatedNetworkProps:
     #: Number of AZs (2-6) - 3 in production, 2 in a sandbox (the fewest an RDS, DAX or
     #: ElastiCache subnet group accepts).
     max_azs: int | None = None
-    #: AZ names - ``<region>a``, ``<region>b``... for a stack with a concrete region, so synth needs
-    #: no AWS lookup; two AZs chosen by CloudFormation otherwise.
+    #: AZ names - the first ``max_azs`` AZs of the region, resolved by CloudFormation at deploy time.
     availability_zones: Sequence[str] = ()
     #: CIDR of the VPC - ``10.0.0.0/16`` by default.
     cidr: str = "10.0.0.0/16"
@@ -53,30 +52,35 @@ class IsolatedNetwork(Construct):
         check_range(name, "nat_gateways", props.nat_gateways, minimum=0, maximum=max_azs)
         check_unique(name, "interface_endpoints", [e.short_name for e in props.interface_endpoints.values()])
         if props.availability_zones and len(props.availability_zones) < 2:
-            raise PropValidationError(name, "availability_zones", list(props.availability_zones),
-                                      "allowed: at least 2 AZs (database subnet groups need two)")
+            raise PropValidationError(
+                name,
+                "availability_zones",
+                list(props.availability_zones),
+                "allowed: at least 2 AZs (database subnet groups need two)",
+            )
         super().__init__(scope, construct_id)
 
-        region = Stack.of(self).region
-        azs = list(props.availability_zones)
-        if not azs and not Token.is_unresolved(region):
-            azs = [f"{region}{letter}" for letter in "abcdef"[:max_azs]]
+        # AZs as `Fn::Select [i, Fn::GetAZs ""]`: chosen by CloudFormation in the deploying account, so
+        # synth needs no AWS lookup and templates carry no hard-coded AZ name (cfn-lint W3010).
+        azs = list(props.availability_zones) or [Fn.select(i, Fn.get_azs()) for i in range(max_azs)]
 
         subnets = [
-            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)
+            ec2.SubnetConfiguration(
+                name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+            )
         ]
         if props.nat_gateways:
             subnets += [
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
-                                        cidr_mask=22),
+                ec2.SubnetConfiguration(
+                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
+                ),
             ]
         self.vpc = ec2.Vpc(
             self,
             "Resource",
             ip_addresses=ec2.IpAddresses.cidr(props.cidr),
-            availability_zones=azs or None,
-            max_azs=None if azs else max_azs,
+            availability_zones=azs,
             nat_gateways=props.nat_gateways,
             subnet_configuration=subnets,
             gateway_endpoints={
@@ -105,7 +109,7 @@ class IsolatedNetwork(Construct):
             allow_all_outbound=False,
         )
         self.endpoint_security_group.add_ingress_rule(
-            ec2.Peer.ipv4(self.vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS from the VPC"
+            ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
         )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         endpoints = Construct(self, "Endpoints")
@@ -118,5 +122,6 @@ class IsolatedNetwork(Construct):
                 subnets=self.isolated_subnets,
                 security_groups=[self.endpoint_security_group],
                 private_dns_enabled=True,
+                open=False,  # the endpoint security group above already admits HTTPS from the VPC
             )
             self.interface_endpoints[endpoint_id] = endpoint

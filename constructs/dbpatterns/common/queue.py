@@ -52,11 +52,21 @@ class SecureQueue(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: SecureQueueProps) -> None:
         name = type(self).__name__
-        check_range(name, "visibility_timeout (seconds)", props.visibility_timeout.to_seconds(), minimum=0,
-                    maximum=MAX_VISIBILITY_TIMEOUT_SECONDS)
+        check_range(
+            name,
+            "visibility_timeout (seconds)",
+            props.visibility_timeout.to_seconds(),
+            minimum=0,
+            maximum=MAX_VISIBILITY_TIMEOUT_SECONDS,
+        )
         check_range(name, "max_receive_count", props.max_receive_count, minimum=1, maximum=MAX_RECEIVE_COUNT)
-        check_range(name, "retention_period (seconds)", props.retention_period.to_seconds(),
-                    minimum=MIN_RETENTION_SECONDS, maximum=MAX_RETENTION_SECONDS)
+        check_range(
+            name,
+            "retention_period (seconds)",
+            props.retention_period.to_seconds(),
+            minimum=MIN_RETENTION_SECONDS,
+            maximum=MAX_RETENTION_SECONDS,
+        )
         super().__init__(scope, construct_id)
 
         self.dead_letter_queue = sqs.Queue(

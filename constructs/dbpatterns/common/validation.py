@@ -31,7 +31,12 @@ def is_unresolved(value: Any) -> bool:
 
 
 def check_range(
-    construct: str, prop: str, value: float | None, *, minimum: float | None = None, maximum: float | None = None
+    construct: str,
+    prop: str,
+    value: float | None,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
 ) -> None:
     """Fail unless ``minimum <= value <= maximum``; ``None`` values and tokens pass."""
     if value is None or is_unresolved(value):

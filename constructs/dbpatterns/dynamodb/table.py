@@ -112,14 +112,19 @@ class DynamoTable(Construct):
         self.encryption_key: kms.IKey | None = None
         if props.encryption is TableEncryption.CUSTOMER_MANAGED:
             self.encryption_key = props.encryption_key or create_key(
-                self, "Key", description=f"Encrypts the DynamoDB table {self.node.path}", profile=props.profile
+                self,
+                "Key",
+                description=f"Encrypts the DynamoDB table {self.node.path}",
+                profile=props.profile,
             )
             encryption = dynamodb.TableEncryptionV2.customer_managed_key(self.encryption_key)
         else:
             encryption = dynamodb.TableEncryptionV2.dynamo_owned_key()
 
         deletion_protection = (
-            props.profile.deletion_protection if props.deletion_protection is None else props.deletion_protection
+            props.profile.deletion_protection
+            if props.deletion_protection is None
+            else props.deletion_protection
         )
         self.table = dynamodb.TableV2(
             self,
@@ -166,10 +171,14 @@ class DynamoTable(Construct):
         return grant
 
     # Metrics.
-    def metric_throttled_requests_for_operations(self, operations: Sequence[dynamodb.Operation]) -> cloudwatch.IMetric:
+    def metric_throttled_requests_for_operations(
+        self, operations: Sequence[dynamodb.Operation]
+    ) -> cloudwatch.IMetric:
         return self.table.metric_throttled_requests_for_operations(operations=list(operations))
 
-    def metric_system_errors_for_operations(self, operations: Sequence[dynamodb.Operation]) -> cloudwatch.IMetric:
+    def metric_system_errors_for_operations(
+        self, operations: Sequence[dynamodb.Operation]
+    ) -> cloudwatch.IMetric:
         return self.table.metric_system_errors_for_operations(operations=list(operations))
 
     def metric_user_errors(self) -> cloudwatch.Metric:
@@ -183,15 +192,29 @@ def _validate(props: DynamoTableProps) -> None:
     name = DynamoTable.__name__
     check_count(name, "global_secondary_indexes", props.global_secondary_indexes, maximum=MAX_GSI_COUNT)
     check_count(name, "local_secondary_indexes", props.local_secondary_indexes, maximum=MAX_LSI_COUNT)
-    require(not props.local_secondary_indexes or props.sort_key is not None, name, "local_secondary_indexes",
-            [i.index_name for i in props.local_secondary_indexes],
-            "allowed only on a table with a sort_key (an LSI shares the table's partition key)")
-    check_unique(name, "index names", [i.index_name for i in props.global_secondary_indexes]
-                 + [i.index_name for i in props.local_secondary_indexes])
-    check_range(name, "recovery_period_days", props.recovery_period_days, minimum=MIN_PITR_DAYS,
-                maximum=MAX_PITR_DAYS)
-    require(props.encryption_key is None or props.encryption is TableEncryption.CUSTOMER_MANAGED, name,
-            "encryption_key", "a key with encryption=AWS_OWNED", "allowed: only with encryption=CUSTOMER_MANAGED")
+    require(
+        not props.local_secondary_indexes or props.sort_key is not None,
+        name,
+        "local_secondary_indexes",
+        [i.index_name for i in props.local_secondary_indexes],
+        "allowed only on a table with a sort_key (an LSI shares the table's partition key)",
+    )
+    check_unique(
+        name,
+        "index names",
+        [i.index_name for i in props.global_secondary_indexes]
+        + [i.index_name for i in props.local_secondary_indexes],
+    )
+    check_range(
+        name, "recovery_period_days", props.recovery_period_days, minimum=MIN_PITR_DAYS, maximum=MAX_PITR_DAYS
+    )
+    require(
+        props.encryption_key is None or props.encryption is TableEncryption.CUSTOMER_MANAGED,
+        name,
+        "encryption_key",
+        "a key with encryption=AWS_OWNED",
+        "allowed: only with encryption=CUSTOMER_MANAGED",
+    )
 
     provisioned_props = {
         "workload": props.workload,
@@ -212,19 +235,35 @@ def _validate(props: DynamoTableProps) -> None:
         require(value is None, name, prop, value, "allowed only with capacity_mode=ON_DEMAND")
     explicit = props.read_capacity is not None or props.write_capacity is not None
     if props.workload is None and not (props.read_capacity is not None and props.write_capacity is not None):
-        raise PropValidationError(name, "workload", None, "capacity_mode=PROVISIONED needs a workload, "
-                                  "or both read_capacity and write_capacity")
-    require(props.workload is None or not explicit, name, "read_capacity/write_capacity",
-            (props.read_capacity, props.write_capacity), "give a workload or explicit capacity, not both")
+        raise PropValidationError(
+            name,
+            "workload",
+            None,
+            "capacity_mode=PROVISIONED needs a workload, or both read_capacity and write_capacity",
+        )
+    require(
+        props.workload is None or not explicit,
+        name,
+        "read_capacity/write_capacity",
+        (props.read_capacity, props.write_capacity),
+        "give a workload or explicit capacity, not both",
+    )
     minimum_read, minimum_write = _minimum_capacity(props)
     check_range(name, "read_capacity", minimum_read, minimum=1)
     check_range(name, "write_capacity", minimum_write, minimum=1)
-    for prop, floor, ceiling in (("max_read_capacity", minimum_read, props.max_read_capacity),
-                                 ("max_write_capacity", minimum_write, props.max_write_capacity)):
+    for prop, floor, ceiling in (
+        ("max_read_capacity", minimum_read, props.max_read_capacity),
+        ("max_write_capacity", minimum_write, props.max_write_capacity),
+    ):
         if ceiling is not None and ceiling < floor:
             raise PropValidationError(name, prop, ceiling, f"allowed: at least the minimum capacity {floor}")
-    check_range(name, "target_utilization_percent", props.target_utilization_percent,
-                minimum=MIN_TARGET_UTILIZATION, maximum=MAX_TARGET_UTILIZATION)
+    check_range(
+        name,
+        "target_utilization_percent",
+        props.target_utilization_percent,
+        minimum=MIN_TARGET_UTILIZATION,
+        maximum=MAX_TARGET_UTILIZATION,
+    )
 
 
 def _minimum_capacity(props: DynamoTableProps) -> tuple[int, int]:
