@@ -30,9 +30,7 @@ setup: $(VENV)/.dev-deps node_modules/.installed
 synth: $(VENV)/.runtime-deps node_modules/.installed
 	rm -rf cdk.out
 	$(CDK) synth --quiet
-	@$(PY) -c 'import json; m = json.load(open("cdk.out/manifest.json"))["artifacts"]; \
-	[print(f"{n}  ->  cdk.out/{a[\"properties\"][\"templateFile\"]}  ({a[\"environment\"]})") \
-	 for n, a in sorted(m.items()) if a["type"] == "aws:cloudformation:stack"]'
+	@$(PY) tools/list_stacks.py cdk.out
 
 ## Lint, type-check and run the whole suite.
 test: setup lint typecheck unit
@@ -42,7 +40,7 @@ lint:
 	$(PY) -m ruff format --check .
 
 typecheck:
-	$(PY) -m mypy app.py stacks constructs/dbpatterns tests
+	$(PY) -m mypy app.py stacks constructs/dbpatterns tests tools
 
 unit:
 	$(PY) -m pytest

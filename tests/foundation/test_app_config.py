@@ -14,7 +14,8 @@ from stacks.config import AppConfig
 from tests.support.synth import REPO_ROOT, cdk_json_context
 
 spec = importlib.util.spec_from_file_location("app_entry", REPO_ROOT / "app.py")
-assert spec is not None and spec.loader is not None
+assert spec is not None
+assert spec.loader is not None
 app_entry = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(app_entry)
 
@@ -30,8 +31,14 @@ def test_cdk_json_defaults_give_a_sandbox_app_in_us_east_1() -> None:
 
 
 def test_context_overrides_profile_account_and_regions() -> None:
-    app = App(context={"profile": "Production", "account": "210987654321", "primary_region": "eu-west-1",
-                       "secondary_regions": "us-east-1, ap-southeast-1"})
+    app = App(
+        context={
+            "profile": "Production",
+            "account": "210987654321",
+            "primary_region": "eu-west-1",
+            "secondary_regions": "us-east-1, ap-southeast-1",
+        }
+    )
     config = app_entry.config_from_context(app)
     assert config.profile is DeploymentProfile.PRODUCTION
     assert (config.account, config.primary_region) == ("210987654321", "eu-west-1")

@@ -30,9 +30,9 @@ def test_writes_of_2_kb_items_cost_two_write_units_each() -> None:
     [(ReadConsistency.EVENTUAL, 50), (ReadConsistency.STRONG, 100), (ReadConsistency.TRANSACTIONAL, 200)],
 )
 def test_read_cost_follows_consistency(consistency: ReadConsistency, expected_rcu: int) -> None:
-    assert plan(Workload.from_kb(4, reads_per_second=100, read_consistency=consistency)).read_capacity_units == (
-        expected_rcu
-    )
+    assert plan(
+        Workload.from_kb(4, reads_per_second=100, read_consistency=consistency)
+    ).read_capacity_units == (expected_rcu)
 
 
 def test_transactional_writes_cost_double() -> None:
@@ -42,8 +42,12 @@ def test_transactional_writes_cost_double() -> None:
 
 
 def test_item_size_rounds_up_to_the_next_unit_from_one_byte_over() -> None:
-    at_limit = plan(Workload(item_size_bytes=4 * KB, reads_per_second=1, read_consistency=ReadConsistency.STRONG))
-    one_over = plan(Workload(item_size_bytes=4 * KB + 1, reads_per_second=1, read_consistency=ReadConsistency.STRONG))
+    at_limit = plan(
+        Workload(item_size_bytes=4 * KB, reads_per_second=1, read_consistency=ReadConsistency.STRONG)
+    )
+    one_over = plan(
+        Workload(item_size_bytes=4 * KB + 1, reads_per_second=1, read_consistency=ReadConsistency.STRONG)
+    )
     assert (at_limit.read_units_per_item, one_over.read_units_per_item) == (1, 2)
     assert plan(Workload(item_size_bytes=1025, writes_per_second=1)).write_units_per_item == 2
 
@@ -54,7 +58,9 @@ def test_capacity_is_never_below_the_provisioned_minimum_of_one() -> None:
 
 
 def test_headroom_scales_capacity_to_the_auto_scaling_target() -> None:
-    result = CapacityPlan(read_capacity_units=70, write_capacity_units=7, read_units_per_item=1, write_units_per_item=1)
+    result = CapacityPlan(
+        read_capacity_units=70, write_capacity_units=7, read_units_per_item=1, write_units_per_item=1
+    )
     assert result.with_headroom(70) == CapacityPlan(100, 10, 1, 1)
 
 
@@ -85,7 +91,7 @@ def test_cli_reports_bad_input_as_an_error_exit(capsys: pytest.CaptureFixture[st
 
 
 def test_cli_runs_as_a_module_with_help() -> None:
-    result = subprocess.run(  # noqa: S603 - our own module
+    result = subprocess.run(
         [sys.executable, "-m", "dbpatterns.capacity", "--help"], capture_output=True, text=True, check=True
     )
     assert "--item-size-kb" in result.stdout

@@ -29,9 +29,15 @@ def template() -> Template:
     stack = Stack(app, "Common", env=ENV)
     profile = DeploymentProfile.PRODUCTION
     key = create_key(stack, "Key", description="shared defaults test", profile=profile)
-    queue = SecureQueue(stack, "Queue", SecureQueueProps(encryption_key=key, visibility_timeout=Duration.minutes(3)))
+    queue = SecureQueue(
+        stack, "Queue", SecureQueueProps(encryption_key=key, visibility_timeout=Duration.minutes(3))
+    )
     network = IsolatedNetwork(
-        stack, "Network", IsolatedNetworkProps(profile=profile, interface_endpoints={"Sqs": ec2.InterfaceVpcEndpointAwsService.SQS})
+        stack,
+        "Network",
+        IsolatedNetworkProps(
+            profile=profile, interface_endpoints={"Sqs": ec2.InterfaceVpcEndpointAwsService.SQS}
+        ),
     )
     function = HandlerFunction(
         stack,
@@ -51,13 +57,18 @@ def template() -> Template:
 
 
 def test_key_rotates_yearly(template: Template) -> None:
-    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True, "RotationPeriodInDays": 365})
+    template.has_resource_properties(
+        "AWS::KMS::Key", {"EnableKeyRotation": True, "RotationPeriodInDays": 365}
+    )
 
 
 def test_queue_redrives_to_a_dead_letter_queue(template: Template) -> None:
     template.has_resource_properties(
         "AWS::SQS::Queue",
-        {"RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 5}, "VisibilityTimeout": 180},
+        {
+            "RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 5},
+            "VisibilityTimeout": 180,
+        },
     )
     template.has_resource_properties("AWS::SQS::Queue", {"MessageRetentionPeriod": 1209600})  # DLQ: 14 days
 
@@ -95,7 +106,11 @@ def test_both_queues_refuse_requests_without_tls(template: Template) -> None:
 def test_queue_alarms_watch_the_dead_letter_queue_and_message_age(template: Template) -> None:
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
-        {"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 0, "TreatMissingData": "notBreaching"},
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Threshold": 0,
+            "TreatMissingData": "notBreaching",
+        },
     )
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateAgeOfOldestMessage", "Threshold": 300}
@@ -116,7 +131,9 @@ def test_network_uses_azs_chosen_at_deploy_time(template: Template) -> None:
 
 
 def test_network_has_gateway_endpoints_for_dynamodb_and_s3(template: Template) -> None:
-    endpoints = template.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}})
+    endpoints = template.find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}}
+    )
     services = sorted(str(e["Properties"]["ServiceName"]) for e in endpoints.values())
     assert len(services) == 2
     assert "dynamodb" in services[0]
@@ -134,15 +151,24 @@ def test_interface_endpoints_admit_https_from_the_vpc_only(template: Template) -
         "AWS::EC2::SecurityGroup",
         {
             "SecurityGroupIngress": [
-                {"CidrIp": "10.0.0.0/16", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
-                 "Description": Match.any_value()}
+                {
+                    "CidrIp": "10.0.0.0/16",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "IpProtocol": "tcp",
+                    "Description": Match.any_value(),
+                }
             ]
         },
     )
-    template.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface", "PrivateDnsEnabled": True})
+    template.has_resource_properties(
+        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface", "PrivateDnsEnabled": True}
+    )
 
 
-def test_function_runs_newest_python_on_arm64_with_tracing_json_logs_and_powertools(template: Template) -> None:
+def test_function_runs_newest_python_on_arm64_with_tracing_json_logs_and_powertools(
+    template: Template,
+) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -151,8 +177,16 @@ def test_function_runs_newest_python_on_arm64_with_tracing_json_logs_and_powerto
             "TracingConfig": {"Mode": "Active"},
             "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
             "ReservedConcurrentExecutions": 5,
-            "Layers": [{"Fn::Join": ["", Match.array_with([Match.string_like_regexp(
-                "AWSLambdaPowertoolsPythonV3-python314-arm64:")])]}],
+            "Layers": [
+                {
+                    "Fn::Join": [
+                        "",
+                        Match.array_with(
+                            [Match.string_like_regexp("AWSLambdaPowertoolsPythonV3-python314-arm64:")]
+                        ),
+                    ]
+                }
+            ],
             "VpcConfig": Match.object_like({"SubnetIds": Match.any_value()}),
         },
     )
@@ -165,8 +199,11 @@ def test_function_logs_go_to_its_own_log_group_with_retention(template: Template
 
 
 def test_function_role_has_no_aws_managed_policies(template: Template) -> None:
-    roles = {name: role for name, role in template.find_resources("AWS::IAM::Role").items()
-             if name.startswith("FunctionRole")}
+    roles = {
+        name: role
+        for name, role in template.find_resources("AWS::IAM::Role").items()
+        if name.startswith("FunctionRole")
+    }
     assert len(roles) == 1
     assert "ManagedPolicyArns" not in next(iter(roles.values()))["Properties"]
 
@@ -184,8 +221,17 @@ def test_handler_asset_holds_runtime_code_but_no_construct_code() -> None:
 def test_rejects_memory_outside_lambda_limits() -> None:
     stack = Stack(new_app(), "Bad")
     with pytest.raises(PropValidationError, match=r"memory_size=64; allowed: 128 to 10240"):
-        HandlerFunction(stack, "F", HandlerFunctionProps(handler="a.b", profile=DeploymentProfile.SANDBOX,
-                                                         description="d", service_name="s", memory_size=64))
+        HandlerFunction(
+            stack,
+            "F",
+            HandlerFunctionProps(
+                handler="a.b",
+                profile=DeploymentProfile.SANDBOX,
+                description="d",
+                service_name="s",
+                memory_size=64,
+            ),
+        )
     assert stack.node.children == []
 
 
@@ -198,4 +244,6 @@ def test_rejects_a_receive_count_of_zero() -> None:
 
 def test_rejects_a_single_az_network() -> None:
     with pytest.raises(PropValidationError, match=r"max_azs=1; allowed: 2 to 6"):
-        IsolatedNetwork(Stack(new_app(), "Bad"), "N", IsolatedNetworkProps(profile=DeploymentProfile.SANDBOX, max_azs=1))
+        IsolatedNetwork(
+            Stack(new_app(), "Bad"), "N", IsolatedNetworkProps(profile=DeploymentProfile.SANDBOX, max_azs=1)
+        )

@@ -21,7 +21,9 @@ SK = dynamodb.Attribute(name="sk", type=S)
 
 
 def gsi(name: str) -> dynamodb.GlobalSecondaryIndexPropsV2:
-    return dynamodb.GlobalSecondaryIndexPropsV2(index_name=name, partition_key=dynamodb.Attribute(name="g", type=S))
+    return dynamodb.GlobalSecondaryIndexPropsV2(
+        index_name=name, partition_key=dynamodb.Attribute(name="g", type=S)
+    )
 
 
 def lsi(name: str) -> dynamodb.LocalSecondaryIndexProps:
@@ -54,29 +56,45 @@ def test_rejects_pitr_period_outside_1_to_35_days(build: Callable[..., Stack], d
 
 def test_rejects_more_than_20_global_secondary_indexes(build: Callable[..., Stack]) -> None:
     indexes = [gsi(f"g{i}") for i in range(21)]
-    assert_rejected(build, r"global_secondary_indexes='21 entries'; allowed: at most 20",
-                    global_secondary_indexes=indexes)
+    assert_rejected(
+        build, r"global_secondary_indexes='21 entries'; allowed: at most 20", global_secondary_indexes=indexes
+    )
 
 
 def test_rejects_more_than_5_local_secondary_indexes(build: Callable[..., Stack]) -> None:
     indexes = [lsi(f"l{i}") for i in range(6)]
-    assert_rejected(build, r"local_secondary_indexes='6 entries'; allowed: at most 5", sort_key=SK,
-                    local_secondary_indexes=indexes)
+    assert_rejected(
+        build,
+        r"local_secondary_indexes='6 entries'; allowed: at most 5",
+        sort_key=SK,
+        local_secondary_indexes=indexes,
+    )
 
 
 def test_rejects_a_local_index_on_a_table_without_sort_key(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"local_secondary_indexes=\['by-x'\]; allowed only on a table with a sort_key",
-                    local_secondary_indexes=[lsi("by-x")])
+    assert_rejected(
+        build,
+        r"local_secondary_indexes=\['by-x'\]; allowed only on a table with a sort_key",
+        local_secondary_indexes=[lsi("by-x")],
+    )
 
 
 def test_rejects_duplicate_index_names(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"index names='by-x'; names must be unique", sort_key=SK,
-                    global_secondary_indexes=[gsi("by-x")], local_secondary_indexes=[lsi("by-x")])
+    assert_rejected(
+        build,
+        r"index names='by-x'; names must be unique",
+        sort_key=SK,
+        global_secondary_indexes=[gsi("by-x")],
+        local_secondary_indexes=[lsi("by-x")],
+    )
 
 
 def test_rejects_provisioned_capacity_without_workload_or_units(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"workload=None; capacity_mode=PROVISIONED needs a workload",
-                    capacity_mode=CapacityMode.PROVISIONED)
+    assert_rejected(
+        build,
+        r"workload=None; capacity_mode=PROVISIONED needs a workload",
+        capacity_mode=CapacityMode.PROVISIONED,
+    )
 
 
 def test_rejects_provisioned_capacity_with_only_read_units(build: Callable[..., Stack]) -> None:
@@ -84,35 +102,65 @@ def test_rejects_provisioned_capacity_with_only_read_units(build: Callable[..., 
 
 
 def test_rejects_workload_and_explicit_units_together(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"give a workload or explicit capacity, not both", capacity_mode=CapacityMode.PROVISIONED,
-                    workload=Workload.from_kb(1, writes_per_second=1), read_capacity=5, write_capacity=5)
+    assert_rejected(
+        build,
+        r"give a workload or explicit capacity, not both",
+        capacity_mode=CapacityMode.PROVISIONED,
+        workload=Workload.from_kb(1, writes_per_second=1),
+        read_capacity=5,
+        write_capacity=5,
+    )
 
 
 def test_rejects_min_capacity_above_max(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"max_read_capacity=5; allowed: at least the minimum capacity 10",
-                    capacity_mode=CapacityMode.PROVISIONED, read_capacity=10, write_capacity=10, max_read_capacity=5)
+    assert_rejected(
+        build,
+        r"max_read_capacity=5; allowed: at least the minimum capacity 10",
+        capacity_mode=CapacityMode.PROVISIONED,
+        read_capacity=10,
+        write_capacity=10,
+        max_read_capacity=5,
+    )
 
 
 def test_rejects_zero_capacity_units(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"write_capacity=0; allowed: at least 1", capacity_mode=CapacityMode.PROVISIONED,
-                    read_capacity=1, write_capacity=0)
+    assert_rejected(
+        build,
+        r"write_capacity=0; allowed: at least 1",
+        capacity_mode=CapacityMode.PROVISIONED,
+        read_capacity=1,
+        write_capacity=0,
+    )
 
 
 def test_rejects_a_workload_on_an_on_demand_table(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"workload=.*allowed only with capacity_mode=PROVISIONED",
-                    workload=Workload.from_kb(1, reads_per_second=1))
+    assert_rejected(
+        build,
+        r"workload=.*allowed only with capacity_mode=PROVISIONED",
+        workload=Workload.from_kb(1, reads_per_second=1),
+    )
 
 
 def test_rejects_on_demand_ceilings_on_a_provisioned_table(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"max_read_request_units=100; allowed only with capacity_mode=ON_DEMAND",
-                    capacity_mode=CapacityMode.PROVISIONED, read_capacity=1, write_capacity=1,
-                    max_read_request_units=100)
+    assert_rejected(
+        build,
+        r"max_read_request_units=100; allowed only with capacity_mode=ON_DEMAND",
+        capacity_mode=CapacityMode.PROVISIONED,
+        read_capacity=1,
+        write_capacity=1,
+        max_read_request_units=100,
+    )
 
 
 def test_rejects_target_utilization_outside_20_to_90(build: Callable[..., Stack]) -> None:
-    assert_rejected(build, r"target_utilization_percent=95; allowed: 20 to 90",
-                    capacity_mode=CapacityMode.PROVISIONED, read_capacity=1, write_capacity=1,
-                    target_utilization_percent=95)
+    assert_rejected(
+        build,
+        r"target_utilization_percent=95; allowed: 20 to 90",
+        capacity_mode=CapacityMode.PROVISIONED,
+        read_capacity=1,
+        write_capacity=1,
+        target_utilization_percent=95,
+    )
 
 
 def test_rejects_a_key_with_aws_owned_encryption(build: Callable[..., Stack]) -> None:
@@ -120,13 +168,20 @@ def test_rejects_a_key_with_aws_owned_encryption(build: Callable[..., Stack]) ->
 
     stack = Stack(new_app(), "KeyStack")
     key = kms.Key(stack, "Key", enable_key_rotation=True)
-    assert_rejected(build, r"encryption_key=.*allowed: only with encryption=CUSTOMER_MANAGED",
-                    encryption=TableEncryption.AWS_OWNED, encryption_key=key)
+    assert_rejected(
+        build,
+        r"encryption_key=.*allowed: only with encryption=CUSTOMER_MANAGED",
+        encryption=TableEncryption.AWS_OWNED,
+        encryption_key=key,
+    )
 
 
 def test_defines_nothing_when_props_are_invalid() -> None:
     stack = Stack(new_app(), "Untouched")
     with pytest.raises(PropValidationError):
-        DynamoTable(stack, "Table", DynamoTableProps(partition_key=PK, profile=DeploymentProfile.SANDBOX,
-                                                     recovery_period_days=99))
+        DynamoTable(
+            stack,
+            "Table",
+            DynamoTableProps(partition_key=PK, profile=DeploymentProfile.SANDBOX, recovery_period_days=99),
+        )
     assert stack.node.children == []

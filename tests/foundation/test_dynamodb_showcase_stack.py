@@ -49,7 +49,9 @@ def test_tables_are_encrypted_with_their_own_rotating_customer_managed_key(produ
         "AWS::DynamoDB::GlobalTable",
         {
             "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
-            "Replicas": [Match.object_like({"SSESpecification": {"KMSMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}}})],
+            "Replicas": [
+                Match.object_like({"SSESpecification": {"KMSMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}}})
+            ],
         },
     )
     assert production.to_json()["Resources"][key.as_string()]["Properties"]["EnableKeyRotation"] is True
@@ -71,7 +73,9 @@ def test_sandbox_tables_are_removed_with_the_stack_but_stay_encrypted(sandbox: T
         assert table["DeletionPolicy"] == "Delete"
         assert table["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] is False
         assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
-        assert table["Properties"]["Replicas"][0]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+        assert table["Properties"]["Replicas"][0]["PointInTimeRecoverySpecification"][
+            "PointInTimeRecoveryEnabled"
+        ]
 
 
 def test_sessions_table_has_indexes_ttl_and_a_stream(production: Template) -> None:
@@ -100,8 +104,11 @@ def test_provisioned_table_is_sized_by_the_capacity_planner_and_auto_scales(prod
             "BillingMode": "PROVISIONED",
             "WriteProvisionedThroughputSettings": {
                 "WriteCapacityAutoScalingSettings": Match.object_like(
-                    {"MinCapacity": 50, "MaxCapacity": 200, "TargetTrackingScalingPolicyConfiguration": {
-                        "TargetValue": 70}}
+                    {
+                        "MinCapacity": 50,
+                        "MaxCapacity": 200,
+                        "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70},
+                    }
                 )
             },
             "Replicas": [

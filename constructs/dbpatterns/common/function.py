@@ -60,7 +60,7 @@ def _staged_handler_code() -> str:
     return str(staging)
 
 
-def handler_code() -> lambda_.Code:
+def handler_code() -> lambda_.AssetCode:
     """The Lambda asset shared by every handler in this library (one asset per app)."""
     return lambda_.Code.from_asset(_staged_handler_code())
 

@@ -270,8 +270,8 @@ def _minimum_capacity(props: DynamoTableProps) -> tuple[int, int]:
     if props.workload is not None:
         capacity = plan(props.workload)
         return capacity.read_capacity_units, capacity.write_capacity_units
-    assert props.read_capacity is not None and props.write_capacity is not None  # checked in _validate
-    return props.read_capacity, props.write_capacity
+    # _validate guarantees both are set when there is no workload.
+    return props.read_capacity or 0, props.write_capacity or 0
 
 
 def _billing(props: DynamoTableProps) -> dynamodb.Billing:
