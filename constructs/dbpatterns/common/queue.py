@@ -68,6 +68,7 @@ class SecureQueue(Construct):
             maximum=MAX_RETENTION_SECONDS,
         )
         super().__init__(scope, construct_id)
+        self._key = props.encryption_key
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -113,7 +114,14 @@ class SecureQueue(Construct):
         )
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
-        return self.queue.grant_send_messages(grantee)
+        """Send to the main queue: the SQS actions plus the two KMS actions an SSE-KMS producer needs."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            resource_arns=[self.queue.queue_arn],
+        )
+        self._key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
+        return grant
 
     def grant_consume_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.queue.grant_consume_messages(grantee)

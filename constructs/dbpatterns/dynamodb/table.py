@@ -167,7 +167,10 @@ class DynamoTable(Construct):
         """Exactly ``actions`` on the table and its indexes, plus decrypt/encrypt on its key."""
         grant = self.table.grant(grantee, *actions)
         if self.encryption_key is not None:
-            self.encryption_key.grant_encrypt_decrypt(grantee)
+            # Named actions, not CDK's encrypt/decrypt set (kms:ReEncrypt*, GenerateDataKey* wildcards).
+            self.encryption_key.grant(
+                grantee, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"
+            )
         return grant
 
     # Metrics.
