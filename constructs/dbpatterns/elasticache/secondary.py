@@ -1,0 +1,160 @@
+"""A secondary replication group: a read-only copy of a global datastore in another region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticache as elasticache
+from constructs import Construct
+
+from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import check_range, is_unresolved, require
+from dbpatterns.elasticache.global_datastore import CacheGlobalDatastore
+from dbpatterns.elasticache.replication_group import (
+    MAX_REPLICAS,
+    MAX_SNAPSHOT_RETENTION_DAYS,
+    MIN_REPLICAS,
+    MIN_SNAPSHOT_RETENTION_DAYS,
+    CacheNetwork,
+    CacheNetworkProps,
+    slow_log_delivery,
+)
+
+_INHERITED = (
+    "This replication group is a secondary member of a global datastore: ElastiCache applies the "
+    "global datastore's settings to it (engine, version, node type, {setting}), which the primary "
+    "group sets explicitly; CloudFormation must not repeat them on a secondary."
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheSecondaryReplicationGroupProps:
+    """Props of :class:`CacheSecondaryReplicationGroup`."""
+
+    #: The global datastore to join (defined in the primary region's stack).
+    global_datastore: CacheGlobalDatastore
+    #: Sandbox or production: replicas, snapshot retention and removal follow it.
+    profile: DeploymentProfile
+    #: A VPC in this secondary's region.
+    vpc: ec2.IVpc
+    #: Subnets of the subnet group - the VPC's private isolated subnets by default.
+    vpc_subnets: ec2.SubnetSelection | None = None
+    #: Read replicas (0-5; at least 1 when the primary fails over automatically, which secondaries
+    #: inherit) - 2 in production, 1 in a sandbox by default.
+    replicas: int | None = None
+    #: Days of daily snapshots to keep (1-35) - 7 in production, 1 in a sandbox by default.
+    snapshot_retention_days: int | None = None
+    #: What this copy is for - "Secondary of <global datastore description>" by default.
+    description: str | None = None
+
+
+class CacheSecondaryReplicationGroup(Construct):
+    """A ``CfnReplicationGroup`` in its own region that joins a global datastore as a secondary.
+
+    It names the global datastore's ID and omits what the global datastore dictates: engine,
+    version, node type, encryption (in transit and at rest with the primary's settings), AUTH,
+    Multi-AZ and automatic failover. It has its own subnet group and security group in its region.
+    Deploy it after the primary stack, one region at a time. Exposes ``resource``,
+    ``security_group``, ``subnet_group``, ``connections``, ``slow_log`` and the endpoint attributes.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, props: CacheSecondaryReplicationGroupProps
+    ) -> None:
+        name = type(self).__name__
+        global_datastore = props.global_datastore
+        primary = global_datastore.primary
+        replicas = props.replicas if props.replicas is not None else (2 if props.profile.is_production else 1)
+        retention = (
+            props.snapshot_retention_days
+            if props.snapshot_retention_days is not None
+            else (7 if props.profile.is_production else 1)
+        )
+        region = Stack.of(scope).region
+        check_range(name, "replicas", replicas, minimum=MIN_REPLICAS, maximum=MAX_REPLICAS)
+        require(
+            not primary.automatic_failover or replicas >= 1,
+            name,
+            "replicas",
+            replicas,
+            "allowed: at least 1 (the secondary inherits the primary's automatic failover, which "
+            "needs a replica to promote)",
+        )
+        check_range(
+            name,
+            "snapshot_retention_days",
+            retention,
+            minimum=MIN_SNAPSHOT_RETENTION_DAYS,
+            maximum=MAX_SNAPSHOT_RETENTION_DAYS,
+        )
+        require(
+            not is_unresolved(region),
+            name,
+            "region",
+            "an environment-agnostic stack",
+            "allowed: a stack with a concrete region (env=Environment(region=...))",
+        )
+        require(
+            region in global_datastore.secondary_regions,
+            name,
+            "region",
+            region,
+            f"allowed: one of the global datastore's secondary_regions "
+            f"{list(global_datastore.secondary_regions)}",
+        )
+        require(
+            region not in global_datastore.joined_regions,
+            name,
+            "region",
+            region,
+            "allowed: one secondary per region (this region already has one)",
+        )
+        super().__init__(scope, construct_id)
+        global_datastore.joined_regions.append(region)
+
+        description = props.description or (
+            f"Secondary of {global_datastore.resource.global_replication_group_description}"
+        )
+        network = CacheNetwork(
+            self,
+            "Network",
+            CacheNetworkProps(vpc=props.vpc, vpc_subnets=props.vpc_subnets),
+            port=primary.port,
+            description=description,
+        )
+        self.subnet_group = network.subnet_group
+        self.security_group = network.security_group
+        self.connections = network.connections
+        self.slow_log = create_log_group(self, "SlowLog", profile=props.profile)
+
+        self.resource = elasticache.CfnReplicationGroup(
+            self,
+            "Resource",
+            replication_group_description=description,
+            global_replication_group_id=global_datastore.global_replication_group_id,
+            num_cache_clusters=1 + replicas,
+            port=primary.port,
+            cache_subnet_group_name=self.subnet_group.ref,
+            security_group_ids=[self.security_group.security_group_id],
+            snapshot_retention_limit=retention,
+            log_delivery_configurations=slow_log_delivery(self.slow_log),
+        )
+        self.resource.apply_removal_policy(props.profile.snapshot_removal_policy)
+        self.endpoint_address = self.resource.attr_primary_end_point_address
+        self.reader_endpoint_address = self.resource.attr_reader_end_point_address
+        self.endpoint_port = self.resource.attr_primary_end_point_port
+
+        for finding, setting in (
+            ("AwsSolutions-AEC3", "encryption in transit and at rest"),
+            ("AwsSolutions-AEC4", "Multi-AZ with automatic failover"),
+            ("AwsSolutions-AEC6", "the AUTH token"),
+        ):
+            acknowledge(self.resource, finding, _INHERITED.format(setting=setting))
+
+    def grant_connect(self, peer: ec2.IConnectable, description: str = "Readers of the cache") -> None:
+        """Let ``peer`` open connections to the cache port in this region."""
+        self.connections.allow_default_port_from(peer, description)

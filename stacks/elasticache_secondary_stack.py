@@ -1,0 +1,48 @@
+"""A secondary region of the ElastiCache global datastore: its own network and replication group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.elasticache.global_datastore import CacheGlobalDatastore
+from dbpatterns.elasticache.secondary import (
+    CacheSecondaryReplicationGroup,
+    CacheSecondaryReplicationGroupProps,
+)
+
+
+class ElastiCacheSecondaryStack(Stack):
+    """Read-only copy of the global datastore in this stack's region (deploy after the primary stack)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: DeploymentProfile,
+        global_datastore: CacheGlobalDatastore,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        self.sessions = CacheSecondaryReplicationGroup(
+            self,
+            "SessionCache",
+            CacheSecondaryReplicationGroupProps(
+                global_datastore=global_datastore, profile=profile, vpc=self.network.vpc
+            ),
+        )
+        self.readers = ec2.SecurityGroup(
+            self,
+            "CacheReaders",
+            vpc=self.network.vpc,
+            description="Application readers of the regional cache copy",
+            allow_all_outbound=False,
+        )
+        self.sessions.grant_connect(self.readers)

@@ -1,0 +1,1 @@
+"""Tests of the ElastiCache building blocks and their stacks."""
