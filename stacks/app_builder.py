@@ -9,6 +9,7 @@ from stacks.config import AppConfig
 from stacks.dynamodb_showcase_stack import DynamoDbShowcaseStack
 from stacks.elasticache_secondary_stack import ElastiCacheSecondaryStack
 from stacks.elasticache_showcase_stack import ElastiCacheShowcaseStack
+from stacks.flash_sale_stack import FlashSaleStack
 
 
 def build_stacks(app: App, config: AppConfig) -> list[Stack]:
@@ -21,6 +22,13 @@ def build_stacks(app: App, config: AppConfig) -> list[Stack]:
             env=env,
             profile=config.profile,
             description="dbpatterns: DynamoDB table building block",
+        ),
+        FlashSaleStack(
+            app,
+            "DbPatterns-FlashSale",
+            env=env,
+            profile=config.profile,
+            description="dbpatterns use case 1: flash-sale orders (API -> SQS -> Lambda -> DAX -> DynamoDB)",
         ),
         *_elasticache_stacks(app, config),
     ]

@@ -1,0 +1,226 @@
+"""REST API that validates orders and puts them straight onto an SQS queue (no Lambda in between)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Aws
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.queue import SecureQueue
+from dbpatterns.common.validation import PropValidationError, check_range
+
+_SQS_MESSAGE_ID = "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"
+#: API Gateway's account-level ceilings for a stage (requests per second / burst).
+MAX_RATE_LIMIT, MAX_BURST_LIMIT = 10_000, 5_000
+
+
+def json_schema(schema: Mapping[str, Any]) -> apigw.JsonSchema:
+    """Turn a draft-04 JSON Schema dict (the handlers' single source of truth) into the CDK type."""
+    simple = {
+        "title": "title",
+        "description": "description",
+        "pattern": "pattern",
+        "minimum": "minimum",
+        "maximum": "maximum",
+        "minLength": "min_length",
+        "maxLength": "max_length",
+        "enum": "enum",
+        "required": "required",
+        "format": "format",
+        "minItems": "min_items",
+        "maxItems": "max_items",
+    }
+    kwargs: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "$schema":
+            kwargs["schema"] = apigw.JsonSchemaVersion.DRAFT4
+        elif key == "type":
+            kwargs["type"] = apigw.JsonSchemaType[str(value).upper()]
+        elif key == "properties":
+            kwargs["properties"] = {name: json_schema(child) for name, child in value.items()}
+        elif key == "items":
+            kwargs["items"] = json_schema(value)
+        elif key == "additionalProperties":
+            kwargs["additional_properties"] = value if isinstance(value, bool) else json_schema(value)
+        elif key in simple:
+            kwargs[simple[key]] = value
+        else:
+            raise PropValidationError("json_schema", "schema", key, "a draft-04 keyword this converter knows")
+    return apigw.JsonSchema(**kwargs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderIntakeApiProps:
+    """Props of :class:`OrderIntakeApi`."""
+
+    #: Queue the orders go to.
+    queue: SecureQueue
+    #: Draft-04 JSON Schema of a request body; invalid bodies get 400 and are never enqueued.
+    request_schema: Mapping[str, Any]
+    #: Sandbox or production: log retention follows it.
+    profile: DeploymentProfile
+    #: Steady requests per second for the stage - 1,000 by default.
+    rate_limit: int = 1_000
+    #: Burst of requests for the stage - 2,000 by default.
+    burst_limit: int = 2_000
+    #: Requests per day per API key in the usage plan - 1,000,000 by default.
+    daily_quota: int = 1_000_000
+
+
+class OrderIntakeApi(Construct):
+    """``POST /orders``: IAM-authorized, API-key metered, schema-validated, straight to SQS.
+
+    The response is ``202 Accepted`` with the SQS message id. The body's ``order_id`` is the client's
+    idempotency key: a retried request enqueues the same order id again and the processor records
+    it once. Exposes ``api``, ``api_key``, ``usage_plan``, ``access_logs`` and ``role``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: OrderIntakeApiProps) -> None:
+        name = type(self).__name__
+        check_range(name, "rate_limit", props.rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
+        check_range(name, "burst_limit", props.burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
+        check_range(name, "daily_quota", props.daily_quota, minimum=1)
+        model_schema = json_schema(props.request_schema)  # validates the schema before anything exists
+        super().__init__(scope, construct_id)
+
+        self.access_logs = create_log_group(self, "AccessLogs", profile=props.profile)
+        self.api = apigw.RestApi(
+            self,
+            "Resource",
+            description="Flash-sale order intake: validates orders and buffers them in SQS",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=props.profile.removal_policy,
+            deploy_options=apigw.StageOptions(
+                stage_name="v1",
+                throttling_rate_limit=props.rate_limit,
+                throttling_burst_limit=props.burst_limit,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                metrics_enabled=True,
+                data_trace_enabled=False,  # request bodies carry customer ids: keep them out of logs
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+        )
+        self.role = iam.Role(
+            self,
+            "SqsRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="Lets the order API send messages to the order queue",
+        )
+        props.queue.grant_send_messages(self.role)
+
+        validator = self.api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        model = self.api.add_model("OrderRequest", content_type="application/json", schema=model_schema)
+        integration = apigw.AwsIntegration(
+            service="sqs",
+            path=f"{Aws.ACCOUNT_ID}/{props.queue.queue.queue_name}",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_parameters={
+                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
+                    # SQS answers the query API in JSON when asked, so the response template can read it.
+                    "integration.request.header.Accept": "'application/json'",
+                },
+                request_templates={
+                    "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+                },
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="202",
+                        selection_pattern="2\\d{2}",
+                        response_templates={
+                            "application/json": json.dumps(
+                                {
+                                    "status": "queued",
+                                    "message_id": _SQS_MESSAGE_ID,
+                                }
+                            )
+                        },
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="500",
+                        selection_pattern="[45]\\d{2}",
+                        response_templates={"application/json": '{"message": "order could not be queued"}'},
+                    ),
+                ],
+            ),
+        )
+        orders = self.api.root.add_resource("orders")
+        orders.add_method(
+            "POST",
+            integration,
+            authorization_type=apigw.AuthorizationType.IAM,
+            api_key_required=True,
+            request_validator=validator,
+            request_models={"application/json": model},
+            method_responses=[
+                apigw.MethodResponse(status_code="202"),
+                apigw.MethodResponse(status_code="500"),
+            ],
+        )
+
+        self.api_key = self.api.add_api_key("ApiKey", description="Key of the flash-sale storefront")
+        self.usage_plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="Storefront: stage throttling plus a daily quota",
+            throttle=apigw.ThrottleSettings(rate_limit=props.rate_limit, burst_limit=props.burst_limit),
+            quota=apigw.QuotaSettings(limit=props.daily_quota, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+        )
+        self.usage_plan.add_api_key(self.api_key)
+
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "No WAF web ACL on this stage: callers must sign requests with SigV4 (IAM auth) and present an "
+            "API key, and stage plus usage-plan throttling cap the request rate; add a WAFv2 ACL for a "
+            "public storefront.",
+        )
+        acknowledge(
+            orders,
+            "AwsSolutions-COG4",
+            "POST /orders uses IAM authorization (SigV4) instead of a Cognito user pool authorizer: the "
+            "callers are backend services with IAM roles, not end users.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level CloudWatch role needs this AWS managed policy to write execution "
+            "logs; it is the documented way to enable API Gateway logging.",
+        )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``execute-api:Invoke`` on ``POST /orders`` of the deployed stage only."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["execute-api:Invoke"],
+            resource_arns=[
+                self.api.arn_for_execute_api("POST", "/orders", self.api.deployment_stage.stage_name)
+            ],
+        )

@@ -1,0 +1,241 @@
+"""The flash-sale order pipeline: API -> SQS buffer -> Lambda processor -> DAX -> DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from dbpatterns.common.dependencies import pure_python_layer
+from dbpatterns.common.encryption import create_key
+from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
+from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.queue import SecureQueue, SecureQueueProps
+from dbpatterns.common.validation import PropValidationError, check_range
+from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
+from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
+from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
+from dbpatterns.handlers.flash_sale.schema import ORDER_REQUEST_SCHEMA
+
+HANDLER = "dbpatterns.handlers.flash_sale.processor.handler"
+#: SQS event source limits: batch size 1-10,000 (above 10 needs a batching window), window <= 300 s,
+#: maximum concurrency 2-1,000.
+MAX_BATCH_SIZE, MAX_BATCH_WITHOUT_WINDOW, MAX_WINDOW_SECONDS = 10_000, 10, 300
+MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1_000
+#: AWS's advice for a Lambda consumer: visibility timeout at least six times the function timeout.
+VISIBILITY_TIMEOUT_FACTOR = 6
+#: The DAX client (PyPI amazon-dax-client, pure Python) and its two pure-Python dependencies.
+DAX_CLIENT_REQUIREMENTS = ("amazon-dax-client==2.1.0", "antlr4-python3-runtime==4.13.2", "six==1.17.0")
+#: amazon-dax-client 2.1.0 declares support up to Python 3.13, so its function runs on 3.13.
+DAX_CLIENT_RUNTIME = lambda_.Runtime.PYTHON_3_13
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlashSaleOrderPipelineProps:
+    """Props of :class:`FlashSaleOrderPipeline`."""
+
+    #: Sandbox or production: removal, DAX size and warm throughput follow it.
+    profile: DeploymentProfile
+    #: VPC for the processor and DAX (private isolated subnets, DynamoDB gateway endpoint).
+    vpc: ec2.IVpc
+    #: Messages per processor invocation (1-10,000; above 10 needs ``max_batching_window``) - 10.
+    batch_size: int = 10
+    #: How long SQS gathers a batch (0-300 s) - 1 second by default.
+    max_batching_window: Duration = field(default_factory=lambda: Duration.seconds(1))
+    #: Most concurrent processor invocations the queue may drive (2-1,000) - 20 by default. The spike
+    #: waits in the queue instead of overwhelming the table.
+    max_concurrency: int = 20
+    #: Processor timeout - 30 seconds by default.
+    function_timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
+    #: Queue visibility timeout - 6 x the function timeout by default (AWS's advice; less is refused).
+    visibility_timeout: Duration | None = None
+    #: Deliveries before a message goes to the dead-letter queue - 5 by default.
+    max_receive_count: int = 5
+    #: DAX nodes (1-11) - 3 in production, 1 in a sandbox. ``None`` keeps the default; there is always DAX.
+    dax_node_count: int | None = None
+    #: Pre-warmed throughput of the orders table for the expected spike - 4,000 writes/s and
+    #: 12,000 reads/s in production, none in a sandbox (it costs a one-time fee).
+    orders_warm_throughput: dynamodb.WarmThroughput | None = None
+    #: Stage steady rate (requests/s) - 1,000 by default.
+    api_rate_limit: int = 1_000
+    #: Stage burst - 2,000 by default.
+    api_burst_limit: int = 2_000
+    #: Topic for the queue alarms - none by default.
+    alarm_topic: sns.ITopic | None = None
+    #: Extra processor environment (e.g. Powertools log level) - none by default.
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+class FlashSaleOrderPipeline(Construct):
+    """Orders come in through an IAM-authorized API, wait in an encrypted SQS buffer, and are placed
+    by a Lambda processor with one DynamoDB transaction each, reading product data through DAX.
+
+    Exposes ``api`` (:class:`OrderIntakeApi`), ``queue`` (:class:`SecureQueue`), ``processor``
+    (:class:`HandlerFunction`), ``event_source``, ``dax`` (:class:`DaxCache`), ``orders`` and
+    ``products`` (:class:`DynamoTable`) and ``key`` (the KMS key of the queue and tables).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: FlashSaleOrderPipelineProps) -> None:
+        visibility_timeout = _validate(props)
+        super().__init__(scope, construct_id)
+        production = props.profile.is_production
+
+        self.key = create_key(
+            self, "Key", description="Flash-sale orders, products and order queue", profile=props.profile
+        )
+        string = dynamodb.AttributeType.STRING
+        warm = props.orders_warm_throughput or (
+            dynamodb.WarmThroughput(read_units_per_second=12_000, write_units_per_second=4_000)
+            if production
+            else None
+        )
+        self.orders = DynamoTable(
+            self,
+            "Orders",
+            DynamoTableProps(
+                profile=props.profile,
+                partition_key=dynamodb.Attribute(name="order_id", type=string),
+                encryption_key=self.key,
+                warm_throughput=warm,
+            ),
+        )
+        self.products = DynamoTable(
+            self,
+            "Products",
+            DynamoTableProps(
+                profile=props.profile,
+                partition_key=dynamodb.Attribute(name="product_id", type=string),
+                encryption_key=self.key,
+            ),
+        )
+
+        self.queue = SecureQueue(
+            self,
+            "Queue",
+            SecureQueueProps(
+                encryption_key=self.key,
+                visibility_timeout=visibility_timeout,
+                max_receive_count=props.max_receive_count,
+                alarm_topic=props.alarm_topic,
+            ),
+        )
+
+        processor_sg = ec2.SecurityGroup(
+            self,
+            "ProcessorSecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=False,
+            description="Flash-sale processor: DAX and DynamoDB (HTTPS) only",
+        )
+        # HTTPS to AWS APIs; with only isolated subnets the one way out is the DynamoDB gateway endpoint.
+        processor_sg.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to DynamoDB via the VPC endpoint"
+        )
+        self.dax = DaxCache(
+            self,
+            "Dax",
+            DaxCacheProps(
+                table=self.products, vpc=props.vpc, profile=props.profile, node_count=props.dax_node_count
+            ),
+        )
+
+        dax_layer = pure_python_layer(
+            self,
+            "DaxClientLayer",
+            requirements=DAX_CLIENT_REQUIREMENTS,
+            description="amazon-dax-client and its pure-Python dependencies",
+            compatible_runtimes=[DAX_CLIENT_RUNTIME],
+        )
+        self.processor = HandlerFunction(
+            self,
+            "Processor",
+            HandlerFunctionProps(
+                handler=HANDLER,
+                profile=props.profile,
+                description="Places flash-sale orders from the queue: one DynamoDB transaction per order",
+                service_name="flash-sale-processor",
+                metrics_namespace="DbPatterns/FlashSale",
+                runtime=DAX_CLIENT_RUNTIME,
+                layers=[dax_layer],
+                timeout=props.function_timeout,
+                vpc=props.vpc,
+                security_groups=[processor_sg],
+                environment={
+                    "ORDERS_TABLE_NAME": self.orders.table.table_name,
+                    "PRODUCTS_TABLE_NAME": self.products.table.table_name,
+                    "DAX_ENDPOINT": self.dax.endpoint_url,
+                    **props.environment,
+                },
+            ),
+        )
+        acknowledge(
+            self.processor.function,
+            "AwsSolutions-L1",
+            "Runs Python 3.13, not the newest runtime: amazon-dax-client 2.1.0, the DAX client this "
+            "function loads, declares support up to Python 3.13.",
+        )
+        self.dax.allow_from(self.processor.function, "Flash-sale processor")
+        self.dax.grant_read(self.processor.role)
+        # Exactly what the order transaction and the rejection record need.
+        self.orders.grant(self.processor.role, "dynamodb:PutItem")
+        self.products.grant(self.processor.role, "dynamodb:UpdateItem", "dynamodb:GetItem")
+
+        self.event_source = sources.SqsEventSource(
+            self.queue.queue,
+            batch_size=props.batch_size,
+            max_batching_window=props.max_batching_window,
+            max_concurrency=props.max_concurrency,
+            report_batch_item_failures=True,
+        )
+        self.processor.function.add_event_source(self.event_source)
+
+        self.api = OrderIntakeApi(
+            self,
+            "Api",
+            OrderIntakeApiProps(
+                queue=self.queue,
+                request_schema=ORDER_REQUEST_SCHEMA,
+                profile=props.profile,
+                rate_limit=props.api_rate_limit,
+                burst_limit=props.api_burst_limit,
+            ),
+        )
+
+
+def _validate(props: FlashSaleOrderPipelineProps) -> Duration:
+    name = FlashSaleOrderPipeline.__name__
+    window = props.max_batching_window.to_seconds()
+    check_range(name, "batch_size", props.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
+    check_range(name, "max_batching_window (seconds)", window, minimum=0, maximum=MAX_WINDOW_SECONDS)
+    if props.batch_size > MAX_BATCH_WITHOUT_WINDOW and window == 0:
+        raise PropValidationError(
+            name,
+            "batch_size",
+            props.batch_size,
+            f"allowed: at most {MAX_BATCH_WITHOUT_WINDOW} without a max_batching_window",
+        )
+    check_range(
+        name, "max_concurrency", props.max_concurrency, minimum=MIN_CONCURRENCY, maximum=MAX_CONCURRENCY
+    )
+    check_range(name, "dax_node_count", props.dax_node_count, minimum=1, maximum=11)
+    function_seconds = props.function_timeout.to_seconds()
+    check_range(name, "function_timeout (seconds)", function_seconds, minimum=1, maximum=900)
+    minimum_visibility = VISIBILITY_TIMEOUT_FACTOR * function_seconds
+    visibility = props.visibility_timeout or Duration.seconds(minimum_visibility)
+    if visibility.to_seconds() < minimum_visibility:
+        raise PropValidationError(
+            name,
+            "visibility_timeout (seconds)",
+            visibility.to_seconds(),
+            f"allowed: at least {VISIBILITY_TIMEOUT_FACTOR} x function_timeout = {minimum_visibility} s, "
+            "so a message is not redelivered while an invocation still works on it",
+        )
+    return visibility

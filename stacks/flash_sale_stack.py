@@ -1,0 +1,26 @@
+"""Use case 1: the flash-sale order pipeline in its own network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
+
+
+class FlashSaleStack(Stack):
+    """API Gateway -> SQS -> Lambda -> DAX -> DynamoDB, with nothing reachable from the internet
+    but the IAM-authorized API."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        self.pipeline = FlashSaleOrderPipeline(
+            self, "Orders", FlashSaleOrderPipelineProps(profile=profile, vpc=self.network.vpc)
+        )

@@ -1,0 +1,333 @@
+"""The flash-sale stack: what protects orders from loss, duplication, overload and exposure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk.assertions import Capture, Match, Template
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import PropValidationError
+from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
+from tests.support.synth import mask_assets, new_app, stack_template, stack_template_json
+
+STACK = "DbPatterns-FlashSale"
+pytestmark = pytest.mark.synth
+
+
+@pytest.fixture(scope="module")
+def production() -> Template:
+    return stack_template(STACK, DeploymentProfile.PRODUCTION)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Template:
+    return stack_template(STACK, DeploymentProfile.SANDBOX)
+
+
+def resources(template: Template, kind: str) -> dict[str, Any]:
+    return dict(template.find_resources(kind))
+
+
+def test_queue_redrives_to_a_dead_letter_queue_after_five_receives(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::SQS::Queue", {"RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 5}}
+    )
+
+
+def test_visibility_timeout_is_six_times_the_function_timeout(production: Template) -> None:
+    production.has_resource_properties("AWS::SQS::Queue", {"VisibilityTimeout": 180})
+    production.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Timeout": 30, "Handler": Match.string_like_regexp("flash_sale.processor.handler")},
+    )
+
+
+def test_queues_and_tables_use_the_customer_managed_key(production: Template) -> None:
+    (key_id,) = resources(production, "AWS::KMS::Key")
+    for queue in resources(production, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    for table in resources(production, "AWS::DynamoDB::GlobalTable").values():
+        assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+        assert table["Properties"]["Replicas"][0]["SSESpecification"] == {
+            "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}
+        }
+
+
+def test_queues_refuse_requests_without_tls(production: Template) -> None:
+    production.resource_properties_count_is(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+        2,
+    )
+
+
+def test_alarms_watch_dead_letters_and_the_oldest_message(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible"}
+    )
+    production.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateAgeOfOldestMessage"}
+    )
+
+
+def test_mapping_reports_batch_item_failures_and_caps_concurrency(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "BatchSize": 10,
+            "MaximumBatchingWindowInSeconds": 1,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 20},
+        },
+    )
+
+
+def test_dax_encrypts_in_transit_and_at_rest_with_three_nodes_in_production(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::DAX::Cluster",
+        {
+            "ClusterEndpointEncryptionType": "TLS",
+            "SSESpecification": {"SSEEnabled": True},
+            "ReplicationFactor": 3,
+        },
+    )
+
+
+def test_sandbox_dax_is_a_single_small_node(sandbox: Template) -> None:
+    sandbox.has_resource_properties(
+        "AWS::DAX::Cluster",
+        {
+            "ClusterEndpointEncryptionType": "TLS",
+            "SSESpecification": {"SSEEnabled": True},
+            "ReplicationFactor": 1,
+            "NodeType": "dax.t3.small",
+        },
+    )
+
+
+def test_dax_admits_only_the_processor_on_the_tls_port(production: Template) -> None:
+    source = Capture()
+    production.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 9111,
+            "ToPort": 9111,
+            "SourceSecurityGroupId": {"Fn::GetAtt": [source, "GroupId"]},
+        },
+    )
+    assert source.as_string().startswith("OrdersProcessorSecurityGroup")
+    dax_groups = [
+        g
+        for name, g in resources(production, "AWS::EC2::SecurityGroup").items()
+        if name.startswith("OrdersDax")
+    ]
+    assert len(dax_groups) == 1
+    assert "SecurityGroupIngress" not in dax_groups[0]["Properties"]  # no inline (open) rule
+
+
+def test_processor_runs_in_the_vpc_and_reads_through_dax(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "VpcConfig": Match.object_like({"SubnetIds": Match.any_value()}),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "DAX_ENDPOINT": {
+                            "Fn::GetAtt": [
+                                Match.string_like_regexp("OrdersDax"),
+                                "ClusterDiscoveryEndpointURL",
+                            ]
+                        },
+                        "ORDERS_TABLE_NAME": Match.any_value(),
+                        "PRODUCTS_TABLE_NAME": Match.any_value(),
+                    }
+                )
+            },
+            "Layers": Match.array_with([{"Ref": Match.string_like_regexp("OrdersDaxClientLayer")}]),
+        },
+    )
+
+
+def test_processor_may_only_put_orders_and_update_or_read_products(production: Template) -> None:
+    policies = [
+        p
+        for name, p in resources(production, "AWS::IAM::Policy").items()
+        if name.startswith("OrdersProcessorRole")
+    ]
+    actions = {
+        a
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    dynamodb_actions = {a for a in actions if a.startswith("dynamodb:")}
+    assert dynamodb_actions == {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"}
+    assert "dax:GetItem" in actions
+    assert not any(a.endswith("*") for a in actions if a.startswith(("kms:", "dynamodb:", "dax:")))
+
+
+def test_api_validates_bodies_against_the_order_schema(production: Template) -> None:
+    production.has_resource_properties("AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True})
+    schema = Capture()
+    production.has_resource_properties(
+        "AWS::ApiGateway::Model", {"ContentType": "application/json", "Schema": schema}
+    )
+    assert schema.as_object()["additionalProperties"] is False
+    assert set(schema.as_object()["required"]) == {"order_id", "customer_id", "product_id", "quantity"}
+
+
+def test_api_requires_iam_and_an_api_key_and_sends_straight_to_sqs(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "AuthorizationType": "AWS_IAM",
+            "ApiKeyRequired": True,
+            "RequestValidatorId": Match.any_value(),
+            "Integration": Match.object_like(
+                {
+                    "Type": "AWS",
+                    "Uri": {"Fn::Join": ["", Match.array_with([Match.string_like_regexp(":sqs:path/")])]},
+                    "IntegrationResponses": Match.array_with([Match.object_like({"StatusCode": "202"})]),
+                }
+            ),
+        },
+    )
+
+
+def test_api_stage_throttles_traces_and_logs_access(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {"ThrottlingRateLimit": 1000, "ThrottlingBurstLimit": 2000, "DataTraceEnabled": False}
+                    )
+                ]
+            ),
+        },
+    )
+    production.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {"Throttle": {"RateLimit": 1000, "BurstLimit": 2000}, "Quota": {"Limit": 1000000, "Period": "DAY"}},
+    )
+
+
+def test_tables_keep_pitr_and_deletion_protection_in_production(production: Template) -> None:
+    tables = resources(production, "AWS::DynamoDB::GlobalTable")
+    assert len(tables) == 2
+    for table in tables.values():
+        replica = table["Properties"]["Replicas"][0]
+        assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert replica["DeletionProtectionEnabled"] is True
+        assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_orders_table_is_pre_warmed_for_the_spike_in_production(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [{"AttributeName": "order_id", "KeyType": "HASH"}],
+            "WarmThroughput": {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000},
+        },
+    )
+
+
+def test_sandbox_tables_are_removable(sandbox: Template) -> None:
+    for table in resources(sandbox, "AWS::DynamoDB::GlobalTable").values():
+        assert table["DeletionPolicy"] == "Delete"
+        assert "WarmThroughput" not in table["Properties"]
+
+
+def test_stack_matches_snapshot(snapshot: SnapshotAssertion) -> None:
+    template = stack_template_json(STACK, DeploymentProfile.PRODUCTION)
+    assert mask_assets(template) == snapshot(extension_class=JSONSnapshotExtension)
+
+
+# Invalid props: a clear error, nothing defined.
+
+
+def build(**overrides: Any) -> Stack:
+    stack = Stack(new_app(), "Invalid")
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-1", availability_zones=["a", "b"], isolated_subnet_ids=["s-1", "s-2"]
+    )
+    FlashSaleOrderPipeline(
+        stack,
+        "Pipeline",
+        FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, **overrides),
+    )
+    return stack
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"batch_size": 0}, r"batch_size=0; allowed: 1 to 10000"),
+        ({"batch_size": 10_001}, r"batch_size=10001; allowed: 1 to 10000"),
+        (
+            {"batch_size": 50, "max_batching_window": Duration.seconds(0)},
+            r"at most 10 without a max_batching_window",
+        ),
+        (
+            {"visibility_timeout": Duration.seconds(20)},
+            r"visibility_timeout \(seconds\)=20; allowed: at least 6 x",
+        ),
+        ({"dax_node_count": 0}, r"dax_node_count=0; allowed: 1 to 11"),
+        ({"dax_node_count": 12}, r"dax_node_count=12; allowed: 1 to 11"),
+        ({"max_concurrency": 1}, r"max_concurrency=1; allowed: 2 to 1000"),
+    ],
+    ids=[
+        "batch-0",
+        "batch-over-max",
+        "batch-without-window",
+        "visibility-short",
+        "dax-0",
+        "dax-12",
+        "concurrency-1",
+    ],
+)
+def test_rejects_invalid_pipeline_props(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(PropValidationError, match=message):
+        build(**overrides)
+
+
+def test_rejects_a_visibility_timeout_shorter_than_the_function_timeout() -> None:
+    with pytest.raises(PropValidationError, match=r"visibility_timeout \(seconds\)=60"):
+        build(function_timeout=Duration.minutes(2), visibility_timeout=Duration.minutes(1))
+
+
+def test_defines_nothing_when_props_are_invalid() -> None:
+    stack = Stack(new_app(), "Untouched")
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-1", availability_zones=["a"], isolated_subnet_ids=["s-1"]
+    )
+    with pytest.raises(PropValidationError):
+        FlashSaleOrderPipeline(
+            stack,
+            "Pipeline",
+            FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, batch_size=0),
+        )
+    assert [child.node.id for child in stack.node.children] == ["Vpc"]
