@@ -1,0 +1,19 @@
+"""Event-sourced ledger: the runtime half of use case 4.
+
+Functions and their handler strings (all env vars are required unless noted):
+
+- command API, ``dbpatterns.handlers.ledger.api.handler``:
+  ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_TTL_SECONDS``.
+- ledger sink (stream consumer #1: audit archive, then balance projection),
+  ``dbpatterns.handlers.ledger.sink.handler``: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``.
+- fraud detection (stream consumer #2, filtered to withdrawals by ``FRAUD_FILTER_PATTERN``),
+  ``dbpatterns.handlers.ledger.fraud.handler``: ``EVENTS_TABLE_NAME``, ``ALERT_TOPIC_ARN``,
+  ``FRAUD_SINGLE_LIMIT_MINOR``, ``FRAUD_VELOCITY_COUNT``, ``FRAUD_VELOCITY_WINDOW_MINUTES``.
+- replay, ``dbpatterns.handlers.ledger.replay.handler`` (and ``python -m dbpatterns.handlers.ledger.replay``):
+  ``EVENTS_TABLE_NAME``; ``PROJECTION_TABLE_NAME`` to rebuild the projection; ``AUDIT_BUCKET_NAME`` to
+  backfill the archive.
+
+``events``, ``schema``, ``filters`` and ``tables`` import only the standard library, so CDK code may
+import ``TRANSACTION_REQUEST_SCHEMA``, ``FRAUD_FILTER_PATTERN`` and the key names without pulling in
+boto3 or Powertools.
+"""

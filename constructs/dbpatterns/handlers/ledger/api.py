@@ -1,0 +1,180 @@
+"""Command API: ``POST /accounts/{account_id}/transactions`` (API Gateway REST, proxy integration).
+
+Request: header ``Idempotency-Key`` (required; 8-128 characters of ``A-Z a-z 0-9 . _ : -``) and a
+JSON body ``{"type": "DEPOSIT"|"WITHDRAWAL", "amount": <integer minor units>, "currency": "EUR",
+"correlation_id": "optional"}`` (see ``schema.TRANSACTION_REQUEST_SCHEMA``).
+
+Responses (JSON):
+
+- 201 ``{"event": {...}, "version": n}``. Repeating a request with the same key returns the same
+  status and body (header ``Idempotent-Replayed: true``) and appends nothing.
+- 400 malformed: missing/invalid key, invalid JSON, schema violations (``errors`` lists them all).
+- 409 ``CONCURRENT_MODIFICATION``: the account changed under each of the bounded attempts.
+- 422 ``INSUFFICIENT_FUNDS`` (overdraft), ``CURRENCY_MISMATCH`` (the account holds another
+  currency) or ``IDEMPOTENCY_KEY_REUSED`` (the key was used for a different request).
+
+Env: ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_TTL_SECONDS``
+(default 86400). Idempotency is recorded in the same DynamoDB transaction as the event (see
+``store``), not with Powertools idempotency, so an accepted command is one write call.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, Final
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dbpatterns.handlers.ledger._aws import dynamodb_client, int_env, require_env
+from dbpatterns.handlers.ledger.events import ACCOUNT_ID_PATTERN, is_valid_account_id
+from dbpatterns.handlers.ledger.schema import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
+    RequestValidationError,
+    is_valid_idempotency_key,
+    parse_transaction_request,
+)
+from dbpatterns.handlers.ledger.store import (
+    DEFAULT_IDEMPOTENCY_TTL,
+    AppendCommand,
+    AppendResult,
+    CurrencyMismatchError,
+    IdempotencyKeyReusedError,
+    LedgerError,
+    LedgerTables,
+    OverdraftError,
+    VersionConflictError,
+    append,
+)
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+
+_REFUSALS: Final[dict[type[LedgerError], tuple[int, str]]] = {
+    OverdraftError: (422, "INSUFFICIENT_FUNDS"),
+    CurrencyMismatchError: (422, "CURRENCY_MISMATCH"),
+    IdempotencyKeyReusedError: (422, "IDEMPOTENCY_KEY_REUSED"),
+    VersionConflictError: (409, "CONCURRENT_MODIFICATION"),
+}
+
+
+@app.post("/accounts/<account_id>/transactions")
+def record_transaction(account_id: str) -> Response[str]:
+    current = app.current_event
+    logger.append_keys(account_id=account_id)
+    if not is_valid_account_id(account_id):
+        return _malformed([f"account id must match {ACCOUNT_ID_PATTERN}"])
+    idempotency_key = current.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if idempotency_key is None:
+        return _malformed([f"the {IDEMPOTENCY_KEY_HEADER} header is required (a UUID is a good key)"])
+    if not is_valid_idempotency_key(idempotency_key):
+        return _malformed([f"the {IDEMPOTENCY_KEY_HEADER} header must match {IDEMPOTENCY_KEY_PATTERN}"])
+    try:
+        request = parse_transaction_request(_decode_json(current.decoded_body))
+    except RequestValidationError as invalid:
+        return _malformed(list(invalid.errors))
+
+    command = AppendCommand(
+        account_id=account_id,
+        idempotency_key=idempotency_key,
+        request=request,
+        default_correlation_id=current.request_context.request_id,
+    )
+    try:
+        result = _append(command)
+    except LedgerError as refused:
+        status, code = _REFUSALS.get(type(refused), (422, "REFUSED"))
+        logger.info("Command refused", extra={"code": code, "reason": str(refused)})
+        metrics.add_metric(name=_metric_name(code), unit=MetricUnit.Count, value=1)
+        return _json_response(status, {"code": code, "message": str(refused)})
+
+    if result.replayed:
+        metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="TransactionsAccepted", unit=MetricUnit.Count, value=1)
+    if result.attempts > 1:
+        metrics.add_metric(name="ConcurrencyRetries", unit=MetricUnit.Count, value=result.attempts - 1)
+    logger.info(
+        "Command accepted",
+        extra={
+            "version": result.event.version,
+            "event_id": result.event.event_id,
+            "replayed": result.replayed,
+        },
+    )
+    return _json_response(
+        201,
+        {"event": result.event.to_document(), "version": result.event.version},
+        headers={REPLAYED_HEADER: "true" if result.replayed else "false"},
+    )
+
+
+@tracer.capture_method
+def _append(command: AppendCommand) -> AppendResult:
+    tables = LedgerTables(
+        events=require_env("EVENTS_TABLE_NAME"), idempotency=require_env("IDEMPOTENCY_TABLE_NAME")
+    )
+    ttl_seconds = int_env(
+        "IDEMPOTENCY_TTL_SECONDS", default=int(DEFAULT_IDEMPOTENCY_TTL.total_seconds()), minimum=60
+    )
+    return append(dynamodb_client(), tables, command, idempotency_ttl=timedelta(seconds=ttl_seconds))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+def _decode_json(body: str | None) -> object:
+    if body is None or not body.strip():
+        raise RequestValidationError(["a JSON body is required"])
+    try:
+        return json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys)
+    except RequestValidationError:
+        raise
+    except ValueError as error:
+        raise RequestValidationError([f"body is not valid JSON: {error}"]) from None
+
+
+def _reject_constant(name: str) -> object:
+    raise RequestValidationError([f"body contains {name}, which is not a JSON number"])
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise RequestValidationError([f"field {key!r} appears more than once"])
+        document[key] = value
+    return document
+
+
+def _malformed(errors: list[str]) -> Response[str]:
+    metrics.add_metric(name="MalformedRequests", unit=MetricUnit.Count, value=1)
+    return _json_response(
+        400, {"code": "MALFORMED_REQUEST", "message": "the request is malformed", "errors": errors}
+    )
+
+
+def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, sort_keys=True),
+        headers=headers,
+    )
+
+
+def _metric_name(code: str) -> str:
+    return "Refused" + "".join(part.capitalize() for part in code.split("_"))

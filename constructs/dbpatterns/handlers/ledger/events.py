@@ -1,0 +1,235 @@
+"""The ledger's event model: one immutable fact per accepted command.
+
+An event is stored as one DynamoDB item (partition key ``account_id``, sort key ``version``) and
+reaches the stream consumers as the ``NewImage`` of that item, so ``to_item``/``from_item`` speak
+DynamoDB JSON (``{"N": "125"}``): numbers travel as decimal strings and are parsed into ``int``,
+never through ``float``. ``balance_after`` is the account balance once the event is applied, so
+the writer checks an overdraft from the latest event alone and replay can start at any version.
+
+This module imports only the standard library: CDK code may import it too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+SCHEMA_VERSION: Final = 1
+"""Version of the event layout written by this code. Consumers refuse newer events (deploy them first)."""
+
+SUPPORTED_CURRENCIES: Final = frozenset({"AUD", "CAD", "CHF", "EUR", "GBP", "JPY", "NOK", "SEK", "USD"})
+"""ISO 4217 codes the ledger accepts. Amounts are in each currency's minor unit (cents, or yen for JPY)."""
+
+MAX_AMOUNT_MINOR: Final = 1_000_000_000_000
+"""Largest amount of one transaction, in minor units (10 billion in a two-decimal currency)."""
+
+ACCOUNT_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
+EVENT_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
+"""Event ids are UUIDs in practice; the pattern keeps them safe inside an S3 key."""
+CORRELATION_ID_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,128}$"
+
+_ACCOUNT_ID_RE: Final = re.compile(ACCOUNT_ID_PATTERN)
+_EVENT_ID_RE: Final = re.compile(EVENT_ID_PATTERN)
+_INTEGER_RE: Final = re.compile(r"^-?[0-9]+$")
+
+_T = TypeVar("_T")
+
+DynamoItem = Mapping[str, Mapping[str, Any]]
+"""An item in DynamoDB JSON, as the low-level client and stream records carry it."""
+
+
+class EventType(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    WITHDRAWAL = "WITHDRAWAL"
+
+
+class InvalidEventError(ValueError):
+    """An item or document does not hold a valid ledger event (a poison record for consumers)."""
+
+
+def is_valid_account_id(value: str) -> bool:
+    return bool(_ACCOUNT_ID_RE.fullmatch(value))
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 in UTC with millisecond precision and a ``Z`` suffix; sorts as text in time order."""
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {moment!r} has no time zone; ledger times are timezone-aware UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO-8601 timestamp that carries a time zone (``Z`` or an offset) into UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone; give UTC as 'Z' or an offset such as '+00:00'")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerEvent:
+    """One accepted deposit or withdrawal, at ``version`` in its account's history."""
+
+    account_id: str
+    version: int
+    event_id: str
+    type: EventType
+    amount: int
+    currency: str
+    balance_after: int
+    occurred_at: str
+    correlation_id: str
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise InvalidEventError("invalid ledger event: " + "; ".join(problems))
+
+    @property
+    def signed_amount(self) -> int:
+        """The change to the balance: positive for a deposit, negative for a withdrawal."""
+        return self.amount if self.type is EventType.DEPOSIT else -self.amount
+
+    @property
+    def balance_before(self) -> int:
+        return self.balance_after - self.signed_amount
+
+    @property
+    def occurred_at_datetime(self) -> datetime:
+        return parse_timestamp(self.occurred_at)
+
+    def to_item(self) -> dict[str, dict[str, str]]:
+        """The event as a DynamoDB item (DynamoDB JSON)."""
+        return {
+            "account_id": {"S": self.account_id},
+            "version": {"N": str(self.version)},
+            "event_id": {"S": self.event_id},
+            "type": {"S": self.type.value},
+            "amount": {"N": str(self.amount)},
+            "currency": {"S": self.currency},
+            "balance_after": {"N": str(self.balance_after)},
+            "occurred_at": {"S": self.occurred_at},
+            "correlation_id": {"S": self.correlation_id},
+            "schema_version": {"N": str(self.schema_version)},
+        }
+
+    @classmethod
+    def from_item(cls, item: DynamoItem) -> LedgerEvent:
+        """Read an event from a DynamoDB item or a stream record's ``NewImage``."""
+        return cls(
+            account_id=_string(item, "account_id"),
+            version=_number(item, "version"),
+            event_id=_string(item, "event_id"),
+            type=_event_type(_string(item, "type")),
+            amount=_number(item, "amount"),
+            currency=_string(item, "currency"),
+            balance_after=_number(item, "balance_after"),
+            occurred_at=_string(item, "occurred_at"),
+            correlation_id=_string(item, "correlation_id"),
+            schema_version=_number(item, "schema_version"),
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict (API responses, alerts, the audit archive)."""
+        return {
+            "event_id": self.event_id,
+            "account_id": self.account_id,
+            "version": self.version,
+            "type": self.type.value,
+            "amount": self.amount,
+            "currency": self.currency,
+            "balance_after": self.balance_after,
+            "occurred_at": self.occurred_at,
+            "correlation_id": self.correlation_id,
+            "schema_version": self.schema_version,
+        }
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> LedgerEvent:
+        """Inverse of ``to_document``; numbers must be JSON integers, not floats."""
+        try:
+            return cls(
+                account_id=_typed(document, "account_id", str),
+                version=_typed(document, "version", int),
+                event_id=_typed(document, "event_id", str),
+                type=_event_type(_typed(document, "type", str)),
+                amount=_typed(document, "amount", int),
+                currency=_typed(document, "currency", str),
+                balance_after=_typed(document, "balance_after", int),
+                occurred_at=_typed(document, "occurred_at", str),
+                correlation_id=_typed(document, "correlation_id", str),
+                schema_version=_typed(document, "schema_version", int),
+            )
+        except KeyError as missing:
+            raise InvalidEventError(f"event document has no {missing.args[0]!r}") from None
+
+
+def _problems(event: LedgerEvent) -> list[str]:
+    problems: list[str] = []
+    if not is_valid_account_id(event.account_id):
+        problems.append(f"account_id {event.account_id!r} does not match {ACCOUNT_ID_PATTERN}")
+    if event.version < 1:
+        problems.append(f"version {event.version} is not >= 1")
+    if not _EVENT_ID_RE.fullmatch(event.event_id):
+        problems.append(f"event_id {event.event_id!r} does not match {EVENT_ID_PATTERN}")
+    if not 1 <= event.amount <= MAX_AMOUNT_MINOR:
+        problems.append(f"amount {event.amount} is outside 1..{MAX_AMOUNT_MINOR}")
+    if event.currency not in SUPPORTED_CURRENCIES:
+        problems.append(f"currency {event.currency!r} is not one of {sorted(SUPPORTED_CURRENCIES)}")
+    if event.balance_after < 0:
+        problems.append(f"balance_after {event.balance_after} is negative")
+    try:
+        parse_timestamp(event.occurred_at)
+    except ValueError as error:
+        problems.append(f"occurred_at: {error}")
+    if not event.correlation_id:
+        problems.append("correlation_id is empty")
+    if not 1 <= event.schema_version <= SCHEMA_VERSION:
+        problems.append(
+            f"schema_version {event.schema_version} is not supported by this code (1..{SCHEMA_VERSION})"
+        )
+    return problems
+
+
+def _event_type(value: str) -> EventType:
+    try:
+        return EventType(value)
+    except ValueError:
+        raise InvalidEventError(f"type {value!r} is not one of {[t.value for t in EventType]}") from None
+
+
+def _attribute(item: DynamoItem, name: str, kind: str) -> str:
+    attribute = item.get(name)
+    if attribute is None:
+        raise InvalidEventError(f"item has no attribute {name!r}")
+    value = attribute.get(kind)
+    if not isinstance(value, str):
+        raise InvalidEventError(f"attribute {name!r} is {dict(attribute)!r}, expected type {kind}")
+    return value
+
+
+def _string(item: DynamoItem, name: str) -> str:
+    return _attribute(item, name, "S")
+
+
+def _number(item: DynamoItem, name: str) -> int:
+    text = _attribute(item, name, "N")
+    if not _INTEGER_RE.fullmatch(text):
+        raise InvalidEventError(f"attribute {name!r} is {text!r}, expected an integer")
+    return int(text)
+
+
+def _typed(document: Mapping[str, Any], name: str, kind: type[_T]) -> _T:
+    value = document[name]
+    # bool is a subclass of int in Python but never a valid amount or version.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidEventError(f"{name!r} is {value!r}, expected {kind.__name__}")
+    return value
