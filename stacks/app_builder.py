@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from aws_cdk import App, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
 
+from dbpatterns.common.nag import ScopedNagPack
+from stacks.api_gateway_account_stack import ApiGatewayAccountStack
 from stacks.config import AppConfig
 from stacks.dynamodb_showcase_stack import DynamoDbShowcaseStack
 from stacks.elasticache_secondary_stack import ElastiCacheSecondaryStack
 from stacks.elasticache_showcase_stack import ElastiCacheShowcaseStack
+from stacks.fintech_ledger_stack import FintechLedgerStack
 from stacks.flash_sale_stack import FlashSaleStack
 
 
@@ -23,15 +26,37 @@ def build_stacks(app: App, config: AppConfig) -> list[Stack]:
             profile=config.profile,
             description="dbpatterns: DynamoDB table building block",
         ),
-        FlashSaleStack(
-            app,
-            "DbPatterns-FlashSale",
-            env=env,
-            profile=config.profile,
-            description="dbpatterns use case 1: flash-sale orders (API -> SQS -> Lambda -> DAX -> DynamoDB)",
-        ),
+        *_api_stacks(app, config),
         *_elasticache_stacks(app, config),
     ]
+
+
+def _api_stacks(app: App, config: AppConfig) -> list[Stack]:
+    """The two use cases with a REST API, after the account-level API Gateway logging role they share."""
+    env = config.env()
+    account = ApiGatewayAccountStack(
+        app,
+        "DbPatterns-ApiGatewayAccount",
+        env=env,
+        description="dbpatterns: API Gateway's account-level CloudWatch Logs role (one per account+region)",
+    )
+    flash_sale = FlashSaleStack(
+        app,
+        "DbPatterns-FlashSale",
+        env=env,
+        profile=config.profile,
+        description="dbpatterns use case 1: flash-sale orders (API -> SQS -> Lambda -> DAX -> DynamoDB)",
+    )
+    ledger = FintechLedgerStack(
+        app,
+        "DbPatterns-FintechLedger",
+        env=env,
+        profile=config.profile,
+        description="dbpatterns use case 4: event-sourced ledger (API -> Lambda -> DynamoDB -> Streams)",
+    )
+    for api_stack in (flash_sale, ledger):
+        api_stack.add_dependency(account, "Stage execution logging needs the account's CloudWatch role")
+    return [account, flash_sale, ledger]
 
 
 #: Stack IDs of the ElastiCache global datastore's secondary regions (a global datastore has at most two).
@@ -70,5 +95,9 @@ def _elasticache_stacks(app: App, config: AppConfig) -> list[Stack]:
 
 
 def add_compliance_checks(app: App) -> None:
-    """cdk-nag AwsSolutions on every stack: any unacknowledged finding fails synth."""
+    """cdk-nag AwsSolutions on every stack, and PCI DSS 3.2.1 on the ledger stack only (a pack
+    registered on a stack would walk the whole app): any unacknowledged finding fails synth."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    for stack in app.node.children:
+        if isinstance(stack, FintechLedgerStack):
+            Validations.of(app).add_plugins(ScopedNagPack(PCIDSS321Checks(), stack))

@@ -17,6 +17,7 @@ from pathlib import Path
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -112,6 +113,9 @@ class HandlerFunctionProps:
     code: lambda_.Code | None = None
     #: Extra layers, e.g. with a client library the runtime lacks - none by default.
     layers: Sequence[lambda_.ILayerVersion] = ()
+    #: KMS key for the function's log group; its policy must admit CloudWatch Logs (see
+    #: ``encryption.allow_cloudwatch_logs``) - CloudWatch Logs' own encryption by default.
+    log_encryption_key: kms.IKey | None = None
 
 
 class HandlerFunction(Construct):
@@ -153,7 +157,9 @@ class HandlerFunction(Construct):
         )
         super().__init__(scope, construct_id)
 
-        self.log_group: logs.LogGroup = create_log_group(self, "Logs", profile=props.profile)
+        self.log_group: logs.LogGroup = create_log_group(
+            self, "Logs", profile=props.profile, encryption_key=props.log_encryption_key
+        )
         # Our own role: the default one carries the AWSLambdaBasicExecutionRole managed policy, which
         # may write to every log group in the account. This one may write only to its own.
         self.role = iam.Role(

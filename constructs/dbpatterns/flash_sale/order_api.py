@@ -12,50 +12,16 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from dbpatterns.common.api_schema import json_schema
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue
-from dbpatterns.common.validation import PropValidationError, check_range
+from dbpatterns.common.validation import check_range
 
 _SQS_MESSAGE_ID = "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"
 #: API Gateway's account-level ceilings for a stage (requests per second / burst).
 MAX_RATE_LIMIT, MAX_BURST_LIMIT = 10_000, 5_000
-
-
-def json_schema(schema: Mapping[str, Any]) -> apigw.JsonSchema:
-    """Turn a draft-04 JSON Schema dict (the handlers' single source of truth) into the CDK type."""
-    simple = {
-        "title": "title",
-        "description": "description",
-        "pattern": "pattern",
-        "minimum": "minimum",
-        "maximum": "maximum",
-        "minLength": "min_length",
-        "maxLength": "max_length",
-        "enum": "enum",
-        "required": "required",
-        "format": "format",
-        "minItems": "min_items",
-        "maxItems": "max_items",
-    }
-    kwargs: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "$schema":
-            kwargs["schema"] = apigw.JsonSchemaVersion.DRAFT4
-        elif key == "type":
-            kwargs["type"] = apigw.JsonSchemaType[str(value).upper()]
-        elif key == "properties":
-            kwargs["properties"] = {name: json_schema(child) for name, child in value.items()}
-        elif key == "items":
-            kwargs["items"] = json_schema(value)
-        elif key == "additionalProperties":
-            kwargs["additional_properties"] = value if isinstance(value, bool) else json_schema(value)
-        elif key in simple:
-            kwargs[simple[key]] = value
-        else:
-            raise PropValidationError("json_schema", "schema", key, "a draft-04 keyword this converter knows")
-    return apigw.JsonSchema(**kwargs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,8 +64,8 @@ class OrderIntakeApi(Construct):
             "Resource",
             description="Flash-sale order intake: validates orders and buffers them in SQS",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=props.profile.removal_policy,
+            # Execution logging uses the account's CloudWatch role: see ApiGatewayCloudWatchRole.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name="v1",
                 throttling_rate_limit=props.rate_limit,
@@ -206,13 +172,6 @@ class OrderIntakeApi(Construct):
             "AwsSolutions-COG4",
             "POST /orders uses IAM authorization (SigV4) instead of a Cognito user pool authorizer: the "
             "callers are backend services with IAM roles, not end users.",
-        )
-        acknowledge(
-            self.api,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
-            "API Gateway's account-level CloudWatch role needs this AWS managed policy to write execution "
-            "logs; it is the documented way to enable API Gateway logging.",
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:

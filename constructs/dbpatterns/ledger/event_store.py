@@ -1,0 +1,116 @@
+"""The ledger's three DynamoDB tables: the event store, the idempotency records and the balance projection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from dbpatterns.common.encryption import create_key
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
+from dbpatterns.handlers.ledger.tables import (
+    EVENTS_PARTITION_KEY,
+    EVENTS_SORT_KEY,
+    IDEMPOTENCY_PARTITION_KEY,
+    IDEMPOTENCY_TTL_ATTRIBUTE,
+    PROJECTION_PARTITION_KEY,
+)
+
+#: The only actions the command writer gets on the event store. ``TransactWriteItems`` is authorized
+#: per item, so a transaction of puts needs ``PutItem`` and nothing else: no ``UpdateItem``,
+#: ``DeleteItem`` or ``BatchWriteItem``, which is what makes history append-only.
+APPEND_ACTIONS = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+#: Reading the event store (replay, fraud velocity queries).
+READ_EVENT_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
+#: Maintaining the balance projection from the stream (a version-gated update, or a first put).
+PROJECT_ACTIONS = ("dynamodb:UpdateItem",)  # the sink applies each event with one conditional update
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerEventStoreProps:
+    """Props of :class:`LedgerEventStore`."""
+
+    #: Sandbox or production: removal policy and deletion protection follow it.
+    profile: DeploymentProfile
+    #: Customer-managed key for the three tables - a new key with yearly rotation by default.
+    encryption_key: kms.IKey | None = None
+
+
+class LedgerEventStore(Construct):
+    """Event store (``account_id`` + ``version``, stream of new images), idempotency table, projection.
+
+    The three tables share one customer-managed key, have PITR for 35 days and, in production,
+    deletion protection and RETAIN. The key layout comes from ``dbpatterns.handlers.ledger.tables``,
+    the module the handlers use, so the two cannot drift apart.
+
+    Exposes ``events``, ``idempotency``, ``projection`` (:class:`DynamoTable`) and ``encryption_key``;
+    ``grant_append``, ``grant_read_events`` and ``grant_project`` give exactly what each role needs.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: LedgerEventStoreProps) -> None:
+        super().__init__(scope, construct_id)
+        string = dynamodb.AttributeType.STRING
+
+        self.encryption_key: kms.IKey = props.encryption_key or create_key(
+            self,
+            "Key",
+            description="Encrypts the ledger's event store, idempotency and projection tables",
+            profile=props.profile,
+        )
+        self.events = DynamoTable(
+            self,
+            "Events",
+            DynamoTableProps(
+                profile=props.profile,
+                partition_key=dynamodb.Attribute(name=EVENTS_PARTITION_KEY, type=string),
+                sort_key=dynamodb.Attribute(name=EVENTS_SORT_KEY, type=dynamodb.AttributeType.NUMBER),
+                # New images only: events are never modified, so old images would always be empty.
+                stream=dynamodb.StreamViewType.NEW_IMAGE,
+                encryption_key=self.encryption_key,
+            ),
+        )
+        self.idempotency = DynamoTable(
+            self,
+            "Idempotency",
+            DynamoTableProps(
+                profile=props.profile,
+                partition_key=dynamodb.Attribute(name=IDEMPOTENCY_PARTITION_KEY, type=string),
+                time_to_live_attribute=IDEMPOTENCY_TTL_ATTRIBUTE,
+                encryption_key=self.encryption_key,
+            ),
+        )
+        self.projection = DynamoTable(
+            self,
+            "Projection",
+            DynamoTableProps(
+                profile=props.profile,
+                partition_key=dynamodb.Attribute(name=PROJECTION_PARTITION_KEY, type=string),
+                encryption_key=self.encryption_key,
+            ),
+        )
+
+    @property
+    def stream_arn(self) -> str:
+        """ARN of the event store's stream."""
+        arn = self.events.table.table_stream_arn
+        if arn is None:  # pragma: no cover - the table is always created with a stream
+            raise RuntimeError("the event store has no stream")
+        return arn
+
+    def grant_append(self, grantee: iam.IGrantable) -> None:
+        """What the command writer needs: append-only puts on the event store, reads of the latest
+        event, and get/put of idempotency records (the transaction's second put)."""
+        self.events.grant(grantee, *APPEND_ACTIONS)
+        self.idempotency.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem")
+
+    def grant_read_events(self, grantee: iam.IGrantable) -> None:
+        """Read-only access to the event store (and decrypt on its key)."""
+        self.events.grant(grantee, *READ_EVENT_ACTIONS)
+
+    def grant_project(self, grantee: iam.IGrantable) -> None:
+        """Apply events to the balance projection (conditional updates only)."""
+        self.projection.grant(grantee, *PROJECT_ACTIONS)

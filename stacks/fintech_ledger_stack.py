@@ -1,0 +1,21 @@
+"""Use case 4: an event-sourced fintech ledger (API -> Lambda -> DynamoDB event store -> stream)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.ledger.ledger import EventSourcedLedger, EventSourcedLedgerProps
+
+
+class FintechLedgerStack(Stack):
+    """The ledger with its defaults: 7-year COMPLIANCE lock on the audit archive in production."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.ledger = EventSourcedLedger(self, "Ledger", EventSourcedLedgerProps(profile=profile))

@@ -1,0 +1,57 @@
+"""The shared API Gateway account stack: one CloudWatch role for every REST API stage."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Capture, Template
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from dbpatterns.common.profile import DeploymentProfile
+from tests.support.synth import mask_assets, stack_template, stack_template_json, synthesize
+
+STACK = "DbPatterns-ApiGatewayAccount"
+pytestmark = pytest.mark.synth
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return stack_template(STACK, DeploymentProfile.PRODUCTION)
+
+
+def test_sets_the_account_cloudwatch_role_once(template: Template) -> None:
+    role = Capture()
+    template.resource_count_is("AWS::ApiGateway::Account", 1)
+    template.has_resource_properties(
+        "AWS::ApiGateway::Account", {"CloudWatchRoleArn": {"Fn::GetAtt": [role, "Arn"]}}
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "apigateway.amazonaws.com"},
+                    }
+                ],
+                "Version": "2012-10-17",
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize("api_stack", ["DbPatterns-FlashSale", "DbPatterns-FintechLedger"])
+def test_api_stacks_do_not_set_it_themselves_and_depend_on_it(api_stack: str) -> None:
+    Template.from_json(stack_template_json(api_stack, DeploymentProfile.PRODUCTION)).resource_count_is(
+        "AWS::ApiGateway::Account", 0
+    )
+    artifact = synthesize(DeploymentProfile.PRODUCTION).get_stack_by_name(api_stack)
+    assert STACK in [dependency.id for dependency in artifact.dependencies]
+
+
+def test_stack_matches_snapshot(snapshot: SnapshotAssertion) -> None:
+    assert mask_assets(stack_template_json(STACK, DeploymentProfile.PRODUCTION)) == snapshot(
+        extension_class=JSONSnapshotExtension
+    )
