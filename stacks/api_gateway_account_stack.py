@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from constructs import Construct
 
 from dbpatterns.common.api_logging import ApiGatewayCloudWatchRole
+from stacks.base import ReferenceStack
 
 
-class ApiGatewayAccountStack(Stack):
+class ApiGatewayAccountStack(ReferenceStack):
     """Sets API Gateway's CloudWatch Logs role once, so every REST API stage can log."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from dbpatterns.capacity import ReadConsistency, Workload
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.dynamodb.table import CapacityMode, DynamoTable, DynamoTableProps
+from stacks.base import ReferenceStack
 
 
-class DynamoDbShowcaseStack(Stack):
+class DynamoDbShowcaseStack(ReferenceStack):
     """Two tables: an on-demand one with indexes, TTL and a stream, and a provisioned one sized
     from a workload by the capacity planner."""
 

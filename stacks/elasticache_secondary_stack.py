@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -15,9 +14,10 @@ from dbpatterns.elasticache.secondary import (
     CacheSecondaryReplicationGroup,
     CacheSecondaryReplicationGroupProps,
 )
+from stacks.base import ReferenceStack
 
 
-class ElastiCacheSecondaryStack(Stack):
+class ElastiCacheSecondaryStack(ReferenceStack):
     """Read-only copy of the global datastore in this stack's region (deploy after the primary stack)."""
 
     def __init__(

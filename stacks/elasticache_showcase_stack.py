@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -24,9 +23,10 @@ from dbpatterns.elasticache.replication_group import (
     CacheReplicationGroup,
     CacheReplicationGroupProps,
 )
+from stacks.base import ReferenceStack
 
 
-class ElastiCacheShowcaseStack(Stack):
+class ElastiCacheShowcaseStack(ReferenceStack):
     """Primary region: network, the global datastore's primary group, the global datastore, Memcached.
 
     Deploy this stack first; each ``ElastiCacheSecondaryStack`` joins the global datastore after it.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from constructs import Construct
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.ledger.ledger import EventSourcedLedger, EventSourcedLedgerProps
+from stacks.base import ReferenceStack
 
 
-class FintechLedgerStack(Stack):
+class FintechLedgerStack(ReferenceStack):
     """The ledger with its defaults: 7-year COMPLIANCE lock on the audit archive in production."""
 
     def __init__(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
 from constructs import Construct
 
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
+from stacks.base import ReferenceStack
 
 
-class FlashSaleStack(Stack):
+class FlashSaleStack(ReferenceStack):
     """API Gateway -> SQS -> Lambda -> DAX -> DynamoDB, with nothing reachable from the internet
     but the IAM-authorized API."""
 

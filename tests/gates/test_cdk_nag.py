@@ -37,3 +37,11 @@ def test_fails_synth_on_a_non_compliant_construct(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "validation-report.json").read_text())
     rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
     assert {"AwsSolutions-SQS3", "AwsSolutions-SQS4"} <= rules
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("profile", list(DeploymentProfile), ids=lambda p: p.value)
+def test_synth_needs_no_aws_lookup(profile: DeploymentProfile) -> None:
+    # A lookup (AZs, VPCs, SSM) would need credentials and make `make synth` fail on a fresh machine.
+    manifest = json.loads((Path(synthesize(profile).directory) / "manifest.json").read_text())
+    assert manifest.get("missing", []) == []
