@@ -7,12 +7,16 @@ from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
 
 from dbpatterns.common.nag import ScopedNagPack
 from stacks.api_gateway_account_stack import ApiGatewayAccountStack
+from stacks.aurora_secondary_stack import AuroraSecondaryStack
+from stacks.aurora_showcase_stack import AuroraShowcaseStack
 from stacks.config import AppConfig
 from stacks.dynamodb_showcase_stack import DynamoDbShowcaseStack
 from stacks.elasticache_secondary_stack import ElastiCacheSecondaryStack
 from stacks.elasticache_showcase_stack import ElastiCacheShowcaseStack
 from stacks.fintech_ledger_stack import FintechLedgerStack
 from stacks.flash_sale_stack import FlashSaleStack
+from stacks.rds_replica_stack import RdsReplicaStack
+from stacks.rds_showcase_stack import RdsShowcaseStack
 
 
 def build_stacks(app: App, config: AppConfig) -> list[Stack]:
@@ -28,6 +32,7 @@ def build_stacks(app: App, config: AppConfig) -> list[Stack]:
         ),
         *_api_stacks(app, config),
         *_elasticache_stacks(app, config),
+        *_rds_aurora_stacks(app, config),
     ]
 
 
@@ -91,6 +96,47 @@ def _elasticache_stacks(app: App, config: AppConfig) -> list[Stack]:
             stacks[-1], "ElastiCache adds one region to a global datastore at a time"
         )
         stacks.append(secondary)
+    return stacks
+
+
+def _rds_aurora_stacks(app: App, config: AppConfig) -> list[Stack]:
+    """RDS and Aurora showcases, each with a companion stack in the first secondary region (a
+    cross-region read replica, a global database secondary)."""
+    rds_showcase = RdsShowcaseStack(
+        app,
+        "DbPatterns-RdsShowcase",
+        env=config.env(),
+        profile=config.profile,
+        description="dbpatterns: RDS PostgreSQL instance (Multi-AZ in production) with a read replica",
+    )
+    aurora_showcase = AuroraShowcaseStack(
+        app,
+        "DbPatterns-AuroraShowcase",
+        env=config.env(),
+        profile=config.profile,
+        description="dbpatterns: Aurora Serverless v2 clusters, fast clone, global database primary",
+    )
+    stacks: list[Stack] = [rds_showcase, aurora_showcase]
+    if config.secondary_regions:
+        region = config.secondary_regions[0]
+        stacks += [
+            RdsReplicaStack(
+                app,
+                "DbPatterns-RdsReplica",
+                env=config.env(region),
+                profile=config.profile,
+                source=rds_showcase.database,
+                description="dbpatterns: cross-region RDS read replica with its own KMS key",
+            ),
+            AuroraSecondaryStack(
+                app,
+                "DbPatterns-AuroraSecondary",
+                env=config.env(region),
+                profile=config.profile,
+                primary=aurora_showcase.catalog,
+                description="dbpatterns: Aurora global database secondary region (read-only)",
+            ),
+        ]
     return stacks
 
 

@@ -1,0 +1,117 @@
+"""A fast clone of an Aurora cluster (copy-on-write) for staging and test copies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from dbpatterns.aurora.cluster import AuroraCluster, check_serverless_v2_capacity
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.rds.instance import (
+    acknowledge_default_port,
+    acknowledge_no_deletion_protection,
+    check_backup_retention,
+)
+from dbpatterns.rds.monitoring import retain_cluster_logs
+
+#: Performance Insights retention included at no charge.
+FREE_INSIGHTS_RETENTION_DAYS = 7
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuroraCloneProps:
+    """Props of :class:`AuroraClone`."""
+
+    #: The cluster to clone, in the same region and account.
+    source: AuroraCluster
+    #: Sandbox or production: deletion protection and removal follow it.
+    profile: DeploymentProfile
+    #: Serverless v2 minimum ACU of the clone's single instance - 0.5 by default.
+    serverless_v2_min_capacity: float = 0.5
+    #: Serverless v2 maximum ACU of the clone's single instance - 4 by default (a test copy).
+    serverless_v2_max_capacity: float = 4.0
+    #: Days of automated backups of the clone (1-35) - 1 by default (a disposable copy).
+    backup_retention_days: int = 1
+    #: Deletion protection - on in production, off in a sandbox by default.
+    deletion_protection: bool | None = None
+
+
+class AuroraClone(Construct):
+    """A copy-on-write clone of ``source`` as of its latest restorable time, with one Serverless v2 instance.
+
+    The clone shares the source's storage pages until either side changes them, so it is created in
+    minutes and costs only for changed pages. It reuses the source's key, subnet group, security group
+    and TLS parameter group, and the source's master credentials (clones inherit them). Exposes
+    ``cluster`` (L1), ``instance`` and ``endpoint`` (hostname).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: AuroraCloneProps) -> None:
+        name = type(self).__name__
+        source = props.source
+        check_serverless_v2_capacity(
+            name, source.engine, props.serverless_v2_min_capacity, props.serverless_v2_max_capacity
+        )
+        check_backup_retention(name, props.backup_retention_days)
+        super().__init__(scope, construct_id)
+        profile = props.profile
+        deletion_protection = (
+            profile.deletion_protection if props.deletion_protection is None else (props.deletion_protection)
+        )
+
+        self.cluster = rds.CfnDBCluster(
+            self,
+            "Resource",
+            engine=source.engine.engine_type,
+            restore_type="copy-on-write",
+            source_db_cluster_identifier=source.cluster.cluster_identifier,
+            use_latest_restorable_time=True,
+            storage_encrypted=True,
+            kms_key_id=source.encryption_key.key_arn,
+            db_subnet_group_name=source.subnet_group.subnet_group_name,
+            vpc_security_group_ids=[source.security_group.security_group_id],
+            db_cluster_parameter_group_name=source.parameter_group.bind_to_cluster().parameter_group_name,
+            enable_iam_database_authentication=True,
+            backtrack_window=source.backtrack_window_hours * 3600 if source.backtrack_window_hours else None,
+            backup_retention_period=props.backup_retention_days,
+            preferred_backup_window=source.preferred_backup_window,
+            preferred_maintenance_window=source.preferred_maintenance_window,
+            copy_tags_to_snapshot=True,
+            deletion_protection=deletion_protection,
+            enable_cloudwatch_logs_exports=list(source.family.log_exports),
+            serverless_v2_scaling_configuration=rds.CfnDBCluster.ServerlessV2ScalingConfigurationProperty(
+                min_capacity=props.serverless_v2_min_capacity,
+                max_capacity=props.serverless_v2_max_capacity,
+            ),
+        )
+        self.cluster.apply_removal_policy(profile.snapshot_removal_policy)
+        # Clone only once the source's instances are up (the source has a restorable time by then).
+        self.cluster.node.add_dependency(source.cluster)
+        acknowledge_default_port(self.cluster)
+        if not deletion_protection:
+            acknowledge_no_deletion_protection(self.cluster)
+
+        self.instance = rds.CfnDBInstance(
+            self,
+            "Writer",
+            db_cluster_identifier=self.cluster.ref,
+            engine=source.engine.engine_type,
+            db_instance_class="db.serverless",
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
+            monitoring_interval=source.monitoring_interval_seconds or None,
+            monitoring_role_arn=source.monitoring_role.role_arn if source.monitoring_role else None,
+            enable_performance_insights=True,
+            performance_insights_kms_key_id=source.encryption_key.key_arn,
+            performance_insights_retention_period=FREE_INSIGHTS_RETENTION_DAYS,
+        )
+        self.instance.apply_removal_policy(RemovalPolicy.DESTROY)  # the cluster holds the data
+        retain_cluster_logs(self, self.cluster.ref, source.family, profile.log_retention)
+        self.endpoint = self.cluster.attr_endpoint_address
+        self.connections = ec2.Connections(
+            security_groups=[source.security_group], default_port=source.connections.default_port
+        )

@@ -1,0 +1,41 @@
+"""RDS building block: a cross-region read replica, with its own network and KMS key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from dbpatterns.common.encryption import create_key
+from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.rds.instance import RdsInstance
+from dbpatterns.rds.read_replica import RdsReadReplica, RdsReadReplicaProps
+from stacks.base import ReferenceStack
+
+
+class RdsReplicaStack(ReferenceStack):
+    """A read replica of ``source`` in this stack's region: a disaster-recovery copy you can promote."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: DeploymentProfile,
+        source: RdsInstance,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        # The source is encrypted with a key of its own region; a replica here needs a key from here.
+        self.key = create_key(
+            self, "ReplicaKey", description="Encrypts the cross-region RDS read replica", profile=profile
+        )
+        self.replica = RdsReadReplica(
+            self,
+            "OrdersReplica",
+            RdsReadReplicaProps(
+                source=source, profile=profile, vpc=self.network.vpc, encryption_key=self.key
+            ),
+        )
