@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import CfnOutput
 from constructs import Construct
 
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
@@ -23,4 +24,10 @@ class FlashSaleStack(ReferenceStack):
         self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
         self.pipeline = FlashSaleOrderPipeline(
             self, "Orders", FlashSaleOrderPipelineProps(profile=profile, vpc=self.network.vpc)
+        )
+        CfnOutput(
+            self,
+            "ApiKeyId",
+            value=self.pipeline.api.api_key.key_id,
+            description="aws apigateway get-api-key --api-key <this> --include-value: the x-api-key header",
         )

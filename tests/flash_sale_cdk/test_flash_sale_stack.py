@@ -331,3 +331,7 @@ def test_defines_nothing_when_props_are_invalid() -> None:
             FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, batch_size=0),
         )
     assert [child.node.id for child in stack.node.children] == ["Vpc"]
+
+
+def test_stack_outputs_the_api_key_id_a_caller_needs(production: Template) -> None:
+    production.has_output("ApiKeyId", {"Value": {"Ref": Match.string_like_regexp("OrdersApiApiKey")}})
