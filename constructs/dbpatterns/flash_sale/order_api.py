@@ -13,15 +13,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from dbpatterns.common.api_schema import json_schema
-from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue
+from dbpatterns.common.rest_api import check_throttling, create_rest_api
 from dbpatterns.common.validation import check_range
 
 _SQS_MESSAGE_ID = "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"
-#: API Gateway's account-level ceilings for a stage (requests per second / burst).
-MAX_RATE_LIMIT, MAX_BURST_LIMIT = 10_000, 5_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,41 +50,17 @@ class OrderIntakeApi(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: OrderIntakeApiProps) -> None:
         name = type(self).__name__
-        check_range(name, "rate_limit", props.rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
-        check_range(name, "burst_limit", props.burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
+        check_throttling(name, props.rate_limit, props.burst_limit)
         check_range(name, "daily_quota", props.daily_quota, minimum=1)
         model_schema = json_schema(props.request_schema)  # validates the schema before anything exists
         super().__init__(scope, construct_id)
 
-        self.access_logs = create_log_group(self, "AccessLogs", profile=props.profile)
-        self.api = apigw.RestApi(
+        self.api, self.access_logs = create_rest_api(
             self,
-            "Resource",
             description="Flash-sale order intake: validates orders and buffers them in SQS",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Execution logging uses the account's CloudWatch role: see ApiGatewayCloudWatchRole.
-            cloud_watch_role=False,
-            deploy_options=apigw.StageOptions(
-                stage_name="v1",
-                throttling_rate_limit=props.rate_limit,
-                throttling_burst_limit=props.burst_limit,
-                tracing_enabled=True,
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                metrics_enabled=True,
-                data_trace_enabled=False,  # request bodies carry customer ids: keep them out of logs
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
+            profile=props.profile,
+            rate_limit=props.rate_limit,
+            burst_limit=props.burst_limit,
         )
         self.role = iam.Role(
             self,

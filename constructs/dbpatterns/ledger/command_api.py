@@ -12,9 +12,9 @@ from constructs import Construct
 
 from dbpatterns.common.api_schema import json_schema
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
-from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.rest_api import check_throttling, create_rest_api
 from dbpatterns.common.validation import check_range
 from dbpatterns.handlers.ledger.schema import IDEMPOTENCY_KEY_HEADER, TRANSACTION_REQUEST_SCHEMA
 from dbpatterns.ledger.event_store import LedgerEventStore
@@ -22,8 +22,6 @@ from dbpatterns.ledger.web_acl import MAX_RATE_LIMIT as WAF_MAX_RATE_LIMIT
 from dbpatterns.ledger.web_acl import MIN_RATE_LIMIT as WAF_MIN_RATE_LIMIT
 from dbpatterns.ledger.web_acl import ApiWebAcl, ApiWebAclProps
 
-#: API Gateway's account-level ceilings for a stage (requests per second / burst).
-MAX_RATE_LIMIT, MAX_BURST_LIMIT = 10_000, 5_000
 #: The handler keeps idempotency records at least this long (DynamoDB TTL removes them later).
 MIN_IDEMPOTENCY_TTL_SECONDS = 60
 #: Path of the one method, as API Gateway sees it.
@@ -66,8 +64,7 @@ class LedgerCommandApi(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: LedgerCommandApiProps) -> None:
         name = type(self).__name__
-        check_range(name, "rate_limit", props.rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
-        check_range(name, "burst_limit", props.burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
+        check_throttling(name, props.rate_limit, props.burst_limit)
         check_range(
             name,
             "idempotency_ttl (seconds)",
@@ -104,37 +101,13 @@ class LedgerCommandApi(Construct):
         )
         store.grant_append(self.function.function)
 
-        self.access_logs = create_log_group(
-            self, "AccessLogs", profile=props.profile, encryption_key=props.log_encryption_key
-        )
-        self.api = apigw.RestApi(
+        self.api, self.access_logs = create_rest_api(
             self,
-            "Resource",
             description="Event-sourced ledger: record deposits and withdrawals",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Execution logging uses the account's CloudWatch role: see ApiGatewayCloudWatchRole.
-            cloud_watch_role=False,
-            deploy_options=apigw.StageOptions(
-                stage_name="v1",
-                throttling_rate_limit=props.rate_limit,
-                throttling_burst_limit=props.burst_limit,
-                tracing_enabled=True,
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                metrics_enabled=True,
-                data_trace_enabled=False,  # bodies carry account data: keep them out of execution logs
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
+            profile=props.profile,
+            rate_limit=props.rate_limit,
+            burst_limit=props.burst_limit,
+            log_encryption_key=props.log_encryption_key,
         )
         validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True

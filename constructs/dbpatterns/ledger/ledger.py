@@ -11,9 +11,9 @@ from dbpatterns.common.encryption import allow_cloudwatch_logs, create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.rest_api import MAX_BURST_LIMIT, MAX_RATE_LIMIT
 from dbpatterns.common.validation import check_range
 from dbpatterns.ledger import audit_archive as archive
-from dbpatterns.ledger import command_api as api
 from dbpatterns.ledger import stream_consumers as consumers
 from dbpatterns.ledger.audit_archive import AuditArchive, AuditArchiveProps
 from dbpatterns.ledger.command_api import LedgerCommandApi, LedgerCommandApiProps
@@ -144,8 +144,8 @@ class EventSourcedLedger(Construct):
 def _validate(props: EventSourcedLedgerProps) -> None:
     """The parts check these again; checking here too means nothing is defined when one is wrong."""
     name = EventSourcedLedger.__name__
-    check_range(name, "api_rate_limit", props.api_rate_limit, minimum=1, maximum=api.MAX_RATE_LIMIT)
-    check_range(name, "api_burst_limit", props.api_burst_limit, minimum=1, maximum=api.MAX_BURST_LIMIT)
+    check_range(name, "api_rate_limit", props.api_rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
+    check_range(name, "api_burst_limit", props.api_burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
     check_range(
         name,
         "audit_retention_days",

@@ -1,0 +1,73 @@
+"""REST APIs with the stage settings every API here uses."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import check_range
+
+#: API Gateway's default account-level ceilings for a stage (requests per second / burst).
+MAX_RATE_LIMIT, MAX_BURST_LIMIT = 10_000, 5_000
+STAGE_NAME = "v1"
+
+
+def check_throttling(construct: str, rate_limit: int, burst_limit: int) -> None:
+    """Fail unless the stage limits are within API Gateway's account-level ceilings."""
+    check_range(construct, "rate_limit", rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
+    check_range(construct, "burst_limit", burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
+
+
+def create_rest_api(
+    scope: Construct,
+    *,
+    description: str,
+    profile: DeploymentProfile,
+    rate_limit: int,
+    burst_limit: int,
+    log_encryption_key: kms.IKey | None = None,
+) -> tuple[apigw.RestApi, logs.LogGroup]:
+    """A regional REST API whose ``v1`` stage throttles, traces and logs; returns it and its access logs.
+
+    Call it from the construct that owns the API: it defines ``Resource`` (the API, so the construct
+    is the API's scope in the tree) and ``AccessLogs`` in ``scope``.
+
+    Access logs are JSON with caller, IP and status; execution logs carry errors only and never
+    request bodies (``data_trace_enabled=False``), which hold customer data. Execution logging needs
+    the account's API Gateway CloudWatch role (``dbpatterns.common.api_logging``), set once per account
+    and region rather than by each API.
+    """
+    access_logs = create_log_group(scope, "AccessLogs", profile=profile, encryption_key=log_encryption_key)
+    api = apigw.RestApi(
+        scope,
+        "Resource",
+        description=description,
+        endpoint_types=[apigw.EndpointType.REGIONAL],
+        cloud_watch_role=False,
+        deploy_options=apigw.StageOptions(
+            stage_name=STAGE_NAME,
+            throttling_rate_limit=rate_limit,
+            throttling_burst_limit=burst_limit,
+            tracing_enabled=True,
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            metrics_enabled=True,
+            data_trace_enabled=False,
+            access_log_destination=apigw.LogGroupLogDestination(access_logs),
+            access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                caller=True,
+                http_method=True,
+                ip=True,
+                protocol=True,
+                request_time=True,
+                resource_path=True,
+                response_length=True,
+                status=True,
+                user=True,
+            ),
+        ),
+    )
+    return api, access_logs
