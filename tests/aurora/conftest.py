@@ -1,8 +1,7 @@
-"""The Aurora showcase and its global-database secondary stack, synthesized once per profile with cdk-nag."""
+"""The Aurora showcase and its global-database secondary: templates from the session-wide synth."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pytest
@@ -11,57 +10,32 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
 from dbpatterns.common.profile import DeploymentProfile
-from stacks.app_builder import add_compliance_checks
-from stacks.aurora_secondary_stack import AuroraSecondaryStack
-from stacks.aurora_showcase_stack import AuroraShowcaseStack
-from stacks.config import AppConfig
-from tests.support.synth import new_app
+from tests.support.synth import isolated_vpc_stack, stack_template_json
 
 SHOWCASE = "DbPatterns-AuroraShowcase"
 SECONDARY = "DbPatterns-AuroraSecondary"
 
 
-@functools.cache
 def aurora_templates(profile: DeploymentProfile) -> dict[str, dict[str, Any]]:
-    """Both stacks as the app builds them (same IDs, regions and props); nag findings fail here."""
-    app = new_app()
-    config = AppConfig(profile=profile)
-    showcase = AuroraShowcaseStack(app, SHOWCASE, env=config.env(), profile=profile)
-    AuroraSecondaryStack(
-        app, SECONDARY, env=config.env(config.secondary_regions[0]), profile=profile, primary=showcase.catalog
-    )
-    add_compliance_checks(app)
-    assembly = app.synth()
-    return {name: assembly.get_stack_by_name(name).template for name in (SHOWCASE, SECONDARY)}
+    """Both stacks as the app builds them (same IDs, regions and props)."""
+    return {name: stack_template_json(name, profile) for name in (SHOWCASE, SECONDARY)}
 
 
 @pytest.fixture(scope="session")
 def production() -> Template:
-    return Template.from_json(aurora_templates(DeploymentProfile.PRODUCTION)[SHOWCASE])
+    return Template.from_json(stack_template_json(SHOWCASE, DeploymentProfile.PRODUCTION))
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Template:
-    return Template.from_json(aurora_templates(DeploymentProfile.SANDBOX)[SHOWCASE])
+    return Template.from_json(stack_template_json(SHOWCASE, DeploymentProfile.SANDBOX))
 
 
 @pytest.fixture(scope="session")
 def secondary_production() -> Template:
-    return Template.from_json(aurora_templates(DeploymentProfile.PRODUCTION)[SECONDARY])
+    return Template.from_json(stack_template_json(SECONDARY, DeploymentProfile.PRODUCTION))
 
 
 @pytest.fixture
 def vpc_stack() -> tuple[Stack, ec2.Vpc]:
-    """A bare stack with an isolated VPC for construct-level tests."""
-    app = new_app()
-    stack = Stack(app, "Unit", env=AppConfig().env())
-    vpc = ec2.Vpc(
-        stack,
-        "Vpc",
-        max_azs=2,
-        nat_gateways=0,
-        subnet_configuration=[
-            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ],
-    )
-    return stack, vpc
+    return isolated_vpc_stack()

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, cx_api
+from aws_cdk import App, Stack, cx_api
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
 from dbpatterns.common.profile import DeploymentProfile
@@ -64,3 +65,18 @@ def mask_assets(template: dict[str, Any]) -> Any:
     """The template with asset hashes replaced, so editing handler code does not churn snapshots."""
     text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
     return json.loads(text)
+
+
+def isolated_vpc_stack() -> tuple[Stack, ec2.Vpc]:
+    """A bare stack with a two-AZ isolated VPC, for construct-level tests that need not synthesize."""
+    stack = Stack(new_app(), "Unit", env=AppConfig().env())
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    return stack, vpc
