@@ -13,6 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
+from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
 from tests.support.synth import mask_assets, new_app, stack_template, stack_template_json
 
@@ -335,3 +336,29 @@ def test_defines_nothing_when_props_are_invalid() -> None:
 
 def test_stack_outputs_the_api_key_id_a_caller_needs(production: Template) -> None:
     production.has_output("ApiKeyId", {"Value": {"Ref": Match.string_like_regexp("OrdersApiApiKey")}})
+
+
+def test_api_stage_is_guarded_by_a_waf_web_acl(production: Template) -> None:
+    acl = Capture()
+    production.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation", {"WebACLArn": {"Fn::GetAtt": [acl, "Arn"]}}
+    )
+    rules = production.to_json()["Resources"][acl.as_string()]["Properties"]["Rules"]
+    assert any("RateBasedStatement" in rule["Statement"] for rule in rules)
+    assert any(
+        rule["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesCommonRuleSet"
+        for rule in rules
+    )
+
+
+def test_rejects_a_waf_rate_limit_below_wafs_minimum() -> None:
+    stack = Stack(new_app(), "Waf")
+    props = OrderIntakeApiProps(
+        queue=None,  # type: ignore[arg-type]  # never used: validation fails first
+        request_schema={},
+        profile=DeploymentProfile.SANDBOX,
+        rate_limit_per_ip=5,
+    )
+    with pytest.raises(PropValidationError, match=r"rate_limit_per_ip=5; allowed: 10 to"):
+        OrderIntakeApi(stack, "Api", props)
+    assert stack.node.children == []

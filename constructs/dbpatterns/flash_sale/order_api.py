@@ -18,6 +18,9 @@ from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue
 from dbpatterns.common.rest_api import check_throttling, create_rest_api
 from dbpatterns.common.validation import check_range
+from dbpatterns.common.web_acl import MAX_RATE_LIMIT as WAF_MAX_RATE_LIMIT
+from dbpatterns.common.web_acl import MIN_RATE_LIMIT as WAF_MIN_RATE_LIMIT
+from dbpatterns.common.web_acl import ApiWebAcl, ApiWebAclProps
 
 _SQS_MESSAGE_ID = "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"
 
@@ -38,6 +41,9 @@ class OrderIntakeApiProps:
     burst_limit: int = 2_000
     #: Requests per day per API key in the usage plan - 1,000,000 by default.
     daily_quota: int = 1_000_000
+    #: Requests one IP may send in 5 minutes before WAF blocks it - 300,000 (1,000/s) by default: the
+    #: callers are a few storefront backends, so the limit is per backend, not per shopper.
+    rate_limit_per_ip: int = 300_000
 
 
 class OrderIntakeApi(Construct):
@@ -45,12 +51,20 @@ class OrderIntakeApi(Construct):
 
     The response is ``202 Accepted`` with the SQS message id. The body's ``order_id`` is the client's
     idempotency key: a retried request enqueues the same order id again and the processor records
-    it once. Exposes ``api``, ``api_key``, ``usage_plan``, ``access_logs`` and ``role``.
+    it once. A WAFv2 web ACL (AWS managed rules, a per-IP rate limit) guards the stage. Exposes ``api``,
+    ``api_key``, ``usage_plan``, ``access_logs``, ``web_acl`` and ``role``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: OrderIntakeApiProps) -> None:
         name = type(self).__name__
         check_throttling(name, props.rate_limit, props.burst_limit)
+        check_range(
+            name,
+            "rate_limit_per_ip",
+            props.rate_limit_per_ip,
+            minimum=WAF_MIN_RATE_LIMIT,
+            maximum=WAF_MAX_RATE_LIMIT,
+        )
         check_range(name, "daily_quota", props.daily_quota, minimum=1)
         model_schema = json_schema(props.request_schema)  # validates the schema before anything exists
         super().__init__(scope, construct_id)
@@ -134,12 +148,15 @@ class OrderIntakeApi(Construct):
         )
         self.usage_plan.add_api_key(self.api_key)
 
-        acknowledge(
-            self.api.deployment_stage,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL on this stage: callers must sign requests with SigV4 (IAM auth) and present an "
-            "API key, and stage plus usage-plan throttling cap the request rate; add a WAFv2 ACL for a "
-            "public storefront.",
+        self.web_acl = ApiWebAcl(
+            self,
+            "WebAcl",
+            ApiWebAclProps(
+                stage=self.api.deployment_stage,
+                api_name="orders-api",
+                profile=props.profile,
+                rate_limit_per_ip=props.rate_limit_per_ip,
+            ),
         )
         acknowledge(
             orders,

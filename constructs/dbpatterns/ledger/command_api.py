@@ -16,11 +16,11 @@ from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import check_throttling, create_rest_api
 from dbpatterns.common.validation import check_range
+from dbpatterns.common.web_acl import MAX_RATE_LIMIT as WAF_MAX_RATE_LIMIT
+from dbpatterns.common.web_acl import MIN_RATE_LIMIT as WAF_MIN_RATE_LIMIT
+from dbpatterns.common.web_acl import ApiWebAcl, ApiWebAclProps
 from dbpatterns.handlers.ledger.schema import IDEMPOTENCY_KEY_HEADER, TRANSACTION_REQUEST_SCHEMA
 from dbpatterns.ledger.event_store import LedgerEventStore
-from dbpatterns.ledger.web_acl import MAX_RATE_LIMIT as WAF_MAX_RATE_LIMIT
-from dbpatterns.ledger.web_acl import MIN_RATE_LIMIT as WAF_MIN_RATE_LIMIT
-from dbpatterns.ledger.web_acl import ApiWebAcl, ApiWebAclProps
 
 #: The handler keeps idempotency records at least this long (DynamoDB TTL removes them later).
 MIN_IDEMPOTENCY_TTL_SECONDS = 60
@@ -133,6 +133,7 @@ class LedgerCommandApi(Construct):
             "WebAcl",
             ApiWebAclProps(
                 stage=self.api.deployment_stage,
+                api_name="ledger-api",
                 profile=props.profile,
                 rate_limit_per_ip=props.rate_limit_per_ip,
                 log_encryption_key=props.log_encryption_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Aws, Stack
@@ -12,10 +13,11 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import check_range
+from dbpatterns.common.validation import check_range, require
 
 #: WAF's bounds for a rate-based rule (requests per evaluation window per IP).
 MIN_RATE_LIMIT, MAX_RATE_LIMIT = 10, 2_000_000_000
+_API_NAME = re.compile(r"^[a-z0-9-]{1,64}$")
 #: AWS managed rule groups: common web exploits and request patterns known to be malicious.
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 
@@ -26,6 +28,8 @@ class ApiWebAclProps:
 
     #: The stage to protect.
     stage: apigw.Stage
+    #: Short name of the API for the WAF log group ``aws-waf-logs-<stack>-<api_name>``, e.g. ``orders-api``.
+    api_name: str
     #: Sandbox or production: log retention and removal follow it.
     profile: DeploymentProfile
     #: Requests one IP may send in 5 minutes before WAF blocks it (10-2e9) - 1,000 by default.
@@ -36,7 +40,7 @@ class ApiWebAclProps:
 
 class ApiWebAcl(Construct):
     """WAFv2 web ACL (AWS managed common and known-bad-inputs rules, a per-IP rate limit) associated
-    with ``stage``, logging every request to a CloudWatch log group ``aws-waf-logs-<stack>-ledger-api``
+    with ``stage``, logging every request to a CloudWatch log group ``aws-waf-logs-<stack>-<api_name>``
     (WAF requires the ``aws-waf-logs-`` prefix).
 
     Exposes ``web_acl``, ``association`` and ``log_group``.
@@ -49,6 +53,13 @@ class ApiWebAcl(Construct):
             props.rate_limit_per_ip,
             minimum=MIN_RATE_LIMIT,
             maximum=MAX_RATE_LIMIT,
+        )
+        require(
+            _API_NAME.match(props.api_name) is not None,
+            type(self).__name__,
+            "api_name",
+            props.api_name,
+            "allowed: 1-64 characters of a-z, 0-9 and '-' (it ends the WAF log group's name)",
         )
         super().__init__(scope, construct_id)
 
@@ -92,7 +103,7 @@ class ApiWebAcl(Construct):
             self, "Association", resource_arn=props.stage.stage_arn, web_acl_arn=self.web_acl.attr_arn
         )
 
-        log_group_name = f"aws-waf-logs-{Aws.STACK_NAME}-ledger-api"
+        log_group_name = f"aws-waf-logs-{Aws.STACK_NAME}-{props.api_name}"
         self.log_group = logs.LogGroup(
             self,
             "Logs",
