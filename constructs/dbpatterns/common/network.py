@@ -125,3 +125,18 @@ class IsolatedNetwork(Construct):
                 open=False,  # the endpoint security group above already admits HTTPS from the VPC
             )
             self.interface_endpoints[endpoint_id] = endpoint
+
+
+def select_subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None = None) -> list[str]:
+    """IDs of the subnets ``selection`` picks in ``vpc`` - its private isolated subnets by default.
+
+    For L1 subnet groups (DAX, ElastiCache), which take IDs rather than a selection.
+    """
+    chosen = selection or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    return vpc.select_subnets(
+        subnet_type=chosen.subnet_type,
+        subnet_group_name=chosen.subnet_group_name,
+        subnets=chosen.subnets,
+        availability_zones=chosen.availability_zones,
+        one_per_az=chosen.one_per_az,
+    ).subnet_ids

@@ -11,10 +11,9 @@ from constructs import Construct
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError, check_range, require
+from dbpatterns.elasticache.network import CacheNetwork, CacheNetworkProps
 from dbpatterns.elasticache.replication_group import (
     MAINTENANCE_WINDOW_PATTERN,
-    CacheNetwork,
-    CacheNetworkProps,
     check_node_type,
     version_tuple,
 )

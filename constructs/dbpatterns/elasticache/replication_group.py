@@ -20,6 +20,7 @@ from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError, check_range, require
+from dbpatterns.elasticache.network import CacheNetwork, CacheNetworkProps
 
 #: ElastiCache limits for a cluster-mode-disabled replication group (one node group).
 MIN_REPLICAS, MAX_REPLICAS = 0, 5
@@ -81,51 +82,6 @@ def check_engine_version(construct: str, engine: CacheEngine, version: str) -> N
         version,
         f"allowed: {engine.name} {minimum} or newer (encryption in transit, at rest and AUTH)",
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CacheNetworkProps:
-    """Where a cache runs. Shared by the replication group, its secondaries and Memcached."""
-
-    #: The VPC.
-    vpc: ec2.IVpc
-    #: Subnets of the subnet group - the VPC's private isolated subnets by default.
-    vpc_subnets: ec2.SubnetSelection | None = None
-
-
-class CacheNetwork(Construct):
-    """A cache subnet group in private subnets and a security group that admits nobody until granted.
-
-    Exposes ``subnet_group`` (``CfnSubnetGroup``), ``security_group`` and ``connections``.
-    """
-
-    def __init__(
-        self, scope: Construct, construct_id: str, props: CacheNetworkProps, *, port: int, description: str
-    ) -> None:
-        super().__init__(scope, construct_id)
-        selection = props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        self.subnet_group = elasticache.CfnSubnetGroup(
-            self,
-            "SubnetGroup",
-            description=f"Private subnets of {description}",
-            subnet_ids=props.vpc.select_subnets(
-                subnet_type=selection.subnet_type,
-                subnet_group_name=selection.subnet_group_name,
-                subnets=selection.subnets,
-                availability_zones=selection.availability_zones,
-                one_per_az=selection.one_per_az,
-            ).subnet_ids,
-        )
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=props.vpc,
-            description=f"{description}: admits only the peers granted access",
-            allow_all_outbound=False,
-        )
-        self.connections = ec2.Connections(
-            security_groups=[self.security_group], default_port=ec2.Port.tcp(port)
-        )
 
 
 def slow_log_delivery(

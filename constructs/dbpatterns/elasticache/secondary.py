@@ -14,13 +14,12 @@ from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_range, is_unresolved, require
 from dbpatterns.elasticache.global_datastore import CacheGlobalDatastore
+from dbpatterns.elasticache.network import CacheNetwork, CacheNetworkProps
 from dbpatterns.elasticache.replication_group import (
     MAX_REPLICAS,
     MAX_SNAPSHOT_RETENTION_DAYS,
     MIN_REPLICAS,
     MIN_SNAPSHOT_RETENTION_DAYS,
-    CacheNetwork,
-    CacheNetworkProps,
     slow_log_delivery,
 )
 

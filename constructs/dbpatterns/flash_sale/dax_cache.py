@@ -9,6 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from dbpatterns.common.network import select_subnet_ids
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_range
 from dbpatterns.dynamodb.table import DynamoTable
@@ -61,13 +62,7 @@ class DaxCache(Construct):
             allow_all_outbound=False,
         )
         # DAX reads through to DynamoDB on the service side; its nodes need no outbound rule of ours.
-        selection = props.subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        subnet_ids = props.vpc.select_subnets(
-            subnet_type=selection.subnet_type,
-            subnet_group_name=selection.subnet_group_name,
-            subnets=selection.subnets,
-            availability_zones=selection.availability_zones,
-        ).subnet_ids
+        subnet_ids = select_subnet_ids(props.vpc, props.subnets)
         subnet_group = dax.CfnSubnetGroup(
             self, "SubnetGroup", subnet_ids=subnet_ids, description="DAX nodes in private isolated subnets"
         )
