@@ -16,11 +16,14 @@ sizes                     HA (multi-AZ, replicas)     smallest that still works
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from dbpatterns.common.validation import PropValidationError
+
+_T = TypeVar("_T")
 
 
 class DeploymentProfile(enum.Enum):
@@ -41,6 +44,17 @@ class DeploymentProfile(enum.Enum):
     @property
     def is_production(self) -> bool:
         return self is DeploymentProfile.PRODUCTION
+
+    def pick(self, value: _T | None, *, production: _T, sandbox: _T) -> _T:
+        """``value`` when the caller gave one, else this profile's default.
+
+        The one place a construct turns "``None`` means: depends on the profile" into a value::
+
+            replicas = props.profile.pick(props.replicas, production=2, sandbox=1)
+        """
+        if value is not None:
+            return value
+        return production if self.is_production else sandbox
 
     @property
     def removal_policy(self) -> RemovalPolicy:

@@ -11,18 +11,66 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from aws_cdk import Token
+from constructs import IConstruct
 
 from dbpatterns.errors import PropValidationError
 
 __all__ = [
     "PropValidationError",
     "check_count",
+    "check_instance",
+    "check_int",
     "check_one_of",
     "check_range",
+    "check_required",
     "check_unique",
+    "construct_label",
     "is_unresolved",
     "require",
 ]
+
+
+def construct_label(construct_class: type | str, scope: IConstruct, construct_id: str) -> str:
+    """How errors name a construct that is not defined yet: its class and the path it will have.
+
+    ``RdsInstance 'DbPatterns-RdsShowcase/Orders'``: with three instances of one class in an app, the
+    path says which one failed. Call it first thing in a constructor, before ``super().__init__``.
+    """
+    kind = construct_class if isinstance(construct_class, str) else construct_class.__name__
+    parent = scope.node.path
+    path = f"{parent}/{construct_id}" if parent else construct_id
+    return f"{kind} {path!r}"
+
+
+def check_required(construct: str, prop: str, value: Any) -> None:
+    """Fail when a required prop is ``None`` (dataclasses do not stop an explicit ``None``)."""
+    if value is None:
+        raise PropValidationError(construct, prop, value, "required: a value must be given")
+
+
+def check_int(construct: str, prop: str, value: Any, *, optional: bool = False) -> None:
+    """Fail unless ``value`` is an ``int`` (``bool``, ``float`` and ``str`` are refused); tokens pass.
+
+    ``optional`` lets ``None`` through (a prop whose ``None`` means "use the default").
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        if is_unresolved(value):
+            return
+        raise PropValidationError(construct, prop, value, "allowed: a whole number (int)")
+
+
+def check_instance(
+    construct: str, prop: str, value: Any, expected: type | tuple[type, ...], *, optional: bool = False
+) -> None:
+    """Fail unless ``value`` is an instance of ``expected`` (e.g. an enum member, not its string)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, expected):
+        names = expected if isinstance(expected, tuple) else (expected,)
+        shown = " or ".join(t.__name__ for t in names)
+        raise PropValidationError(construct, prop, value, f"allowed: a {shown}")
 
 
 def is_unresolved(value: Any) -> bool:
