@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Capture, Match, Template
 from syrupy.assertion import SnapshotAssertion
@@ -13,6 +14,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
+from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
 from tests.support.synth import mask_assets, new_app, stack_template, stack_template_json
@@ -246,14 +248,11 @@ def test_tables_keep_pitr_and_deletion_protection_in_production(production: Temp
         assert table["DeletionPolicy"] == "Retain"
 
 
-def test_orders_table_is_pre_warmed_for_the_spike_in_production(production: Template) -> None:
-    production.has_resource_properties(
-        "AWS::DynamoDB::GlobalTable",
-        {
-            "KeySchema": [{"AttributeName": "order_id", "KeyType": "HASH"}],
-            "WarmThroughput": {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000},
-        },
-    )
+def test_tables_are_not_pre_warmed_because_the_mapping_caps_the_write_rate(production: Template) -> None:
+    # 20 concurrent processors writing one hot product item stay far below the 4,000 writes/s a new
+    # on-demand table already serves; pre-warming to that value would change nothing.
+    for table in resources(production, "AWS::DynamoDB::GlobalTable").values():
+        assert "WarmThroughput" not in table["Properties"]
 
 
 def test_sandbox_tables_are_removable(sandbox: Template) -> None:
@@ -299,6 +298,13 @@ def build(**overrides: Any) -> Stack:
         ({"dax_node_count": 0}, r"dax_node_count=0; allowed: 1 to 11"),
         ({"dax_node_count": 12}, r"dax_node_count=12; allowed: 1 to 11"),
         ({"max_concurrency": 1}, r"max_concurrency=1; allowed: 2 to 1000"),
+        ({"batch_size": 10.0}, r"batch_size=10.0; allowed: a whole number"),
+        ({"function_timeout": 30}, r"function_timeout=30; allowed: a Duration"),
+        ({"environment": {"ORDERS_TABLE_NAME": "x"}}, r"environment=\['ORDERS_TABLE_NAME'\]"),
+        (
+            {"orders_warm_throughput": dynamodb.WarmThroughput(write_units_per_second=4_000)},
+            r"orders_warm_throughput.write_units_per_second=4000; allowed: more than 4,000",
+        ),
     ],
     ids=[
         "batch-0",
@@ -308,10 +314,16 @@ def build(**overrides: Any) -> Stack:
         "dax-0",
         "dax-12",
         "concurrency-1",
+        "batch-float",
+        "timeout-int",
+        "env-overrides-table",
+        "warm-at-default",
     ],
 )
 def test_rejects_invalid_pipeline_props(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(PropValidationError, match=message):
+    with pytest.raises(
+        PropValidationError, match=rf"^FlashSaleOrderPipeline 'Invalid/Pipeline': .*{message}"
+    ):
         build(**overrides)
 
 
@@ -362,3 +374,46 @@ def test_rejects_a_waf_rate_limit_below_wafs_minimum() -> None:
     with pytest.raises(PropValidationError, match=r"rate_limit_per_ip=5; allowed: 10 to"):
         OrderIntakeApi(stack, "Api", props)
     assert stack.node.children == []
+
+
+def test_dax_sets_item_and_query_ttls_explicitly(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::DAX::ParameterGroup",
+        {"ParameterNameValues": {"record-ttl-millis": "60000", "query-ttl-millis": "60000"}},
+    )
+    production.has_resource_properties(
+        "AWS::DAX::Cluster", {"ParameterGroupName": {"Ref": Match.string_like_regexp("DaxParameterGroup")}}
+    )
+
+
+def test_dax_is_connectable_on_its_tls_port() -> None:
+    stack = build()
+    pipeline = stack.node.find_child("Pipeline")
+    assert isinstance(pipeline, FlashSaleOrderPipeline)
+    assert pipeline.dax.connections.default_port is not None
+    assert pipeline.dax.connections.default_port.to_string() == "9111"
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"node_type": "dax.m5.large"}, r"node_type='dax.m5.large'; allowed: 'dax.t3.small'"),
+        ({"item_ttl": Duration.millis(500)}, r"item_ttl \(seconds\)=0.5; allowed: whole seconds"),
+        ({"node_count": 2.0}, r"node_count=2.0; allowed: a whole number"),
+    ],
+)
+def test_rejects_invalid_dax_props(props: dict[str, Any], message: str) -> None:
+    stack = build()
+    pipeline = stack.node.find_child("Pipeline")
+    assert isinstance(pipeline, FlashSaleOrderPipeline)
+    with pytest.raises(PropValidationError, match=rf"^DaxCache 'Invalid/Other': invalid {message}"):
+        DaxCache(
+            stack,
+            "Other",
+            DaxCacheProps(
+                table=pipeline.products,
+                vpc=cast(ec2.IVpc, stack.node.find_child("Vpc")),
+                profile=DeploymentProfile.SANDBOX,
+                **props,
+            ),
+        )

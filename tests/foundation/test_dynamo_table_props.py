@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 
 from dbpatterns.capacity import Workload
@@ -49,20 +49,98 @@ def assert_rejected(build: Callable[..., Stack], match: str, **overrides: Any) -
     assert "Traceback" not in str(error.value)  # a Python message, not a jsii JavaScript trace
 
 
-@pytest.mark.parametrize("days", [0, 36])
-def test_rejects_pitr_period_outside_1_to_35_days(build: Callable[..., Stack], days: int) -> None:
-    assert_rejected(build, rf"recovery_period_days={days}; allowed: 1 to 35", recovery_period_days=days)
+@pytest.mark.parametrize("period", [Duration.days(0), Duration.days(36), Duration.hours(36)])
+def test_rejects_pitr_period_outside_whole_days_1_to_35(
+    build: Callable[..., Stack], period: Duration
+) -> None:
+    days = period.to_hours() / 24
+    assert_rejected(
+        build, rf"recovery_period \(days\)={days}; allowed: whole days from 1 to 35", recovery_period=period
+    )
+
+
+def test_error_names_the_construct_path(build: Callable[..., Stack]) -> None:
+    assert_rejected(build, r"^DynamoTable 'Test/Table': invalid", recovery_period=Duration.days(99))
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "match"),
+    [
+        ("capacity_mode", "on_demand", r"capacity_mode='on_demand'; allowed: a CapacityMode"),
+        ("encryption", "aws_owned", r"encryption='aws_owned'; allowed: a TableEncryption"),
+        ("stream", "NEW_IMAGE", r"stream='NEW_IMAGE'; allowed: a StreamViewType"),
+        ("profile", "production", r"profile='production'; allowed: a DeploymentProfile"),
+        ("partition_key", None, r"partition_key=None; required"),
+        ("partition_key", "pk", r"partition_key='pk'; allowed: a Attribute"),
+        ("target_utilization_percent", 70.5, r"target_utilization_percent=70.5; allowed: a whole number"),
+        ("max_read_request_units", "100", r"max_read_request_units='100'; allowed: a whole number"),
+        ("recovery_period", 35, r"recovery_period=35; allowed: a Duration"),
+    ],
+)
+def test_rejects_wrong_types_with_a_python_error(
+    build: Callable[..., Stack], prop: str, value: object, match: str
+) -> None:
+    assert_rejected(build, match, **{prop: value})
+
+
+@pytest.mark.parametrize("name", ["ab", "orders table", "x" * 256, "orders/2026"])
+def test_rejects_table_names_dynamodb_refuses(build: Callable[..., Stack], name: str) -> None:
+    assert_rejected(build, r"table_name=.*allowed: 3-255 characters", table_name=name)
+
+
+def test_rejects_index_names_dynamodb_refuses(build: Callable[..., Stack]) -> None:
+    assert_rejected(
+        build, r"index_name='by customer'; allowed: 3-255", global_secondary_indexes=[gsi("by customer")]
+    )
+
+
+def test_rejects_empty_or_oversized_attribute_names(build: Callable[..., Stack]) -> None:
+    assert_rejected(
+        build,
+        r"partition_key.name=''; allowed: a non-empty attribute name of at most 255 bytes",
+        partition_key=dynamodb.Attribute(name="", type=S),
+    )
+    assert_rejected(build, r"time_to_live_attribute='ééé", time_to_live_attribute="é" * 128)
+
+
+@pytest.mark.parametrize(
+    ("warm", "match"),
+    [
+        (
+            dynamodb.WarmThroughput(read_units_per_second=12_000),
+            r"read_units_per_second=12000; allowed: more",
+        ),
+        (
+            dynamodb.WarmThroughput(write_units_per_second=4_000),
+            r"write_units_per_second=4000; allowed: more",
+        ),
+        (
+            dynamodb.WarmThroughput(write_units_per_second=9_000.5),
+            r"write_units_per_second=9000.5; allowed: a",
+        ),
+        (dynamodb.WarmThroughput(), r"warm_throughput=.*at least one of the two"),
+    ],
+)
+def test_rejects_warm_throughput_that_pre_warms_nothing(
+    build: Callable[..., Stack], warm: dynamodb.WarmThroughput, match: str
+) -> None:
+    assert_rejected(build, match, warm_throughput=warm)
+
+
+def test_accepts_warm_throughput_above_the_on_demand_defaults(build: Callable[..., Stack]) -> None:
+    stack = build(warm_throughput=dynamodb.WarmThroughput(write_units_per_second=20_000))
+    assert stack.node.try_find_child("Table") is not None
 
 
 def test_rejects_more_than_20_global_secondary_indexes(build: Callable[..., Stack]) -> None:
-    indexes = [gsi(f"g{i}") for i in range(21)]
+    indexes = [gsi(f"gsi{i}") for i in range(21)]
     assert_rejected(
         build, r"global_secondary_indexes='21 entries'; allowed: at most 20", global_secondary_indexes=indexes
     )
 
 
 def test_rejects_more_than_5_local_secondary_indexes(build: Callable[..., Stack]) -> None:
-    indexes = [lsi(f"l{i}") for i in range(6)]
+    indexes = [lsi(f"lsi{i}") for i in range(6)]
     assert_rejected(
         build,
         r"local_secondary_indexes='6 entries'; allowed: at most 5",
@@ -182,6 +260,8 @@ def test_defines_nothing_when_props_are_invalid() -> None:
         DynamoTable(
             stack,
             "Table",
-            DynamoTableProps(partition_key=PK, profile=DeploymentProfile.SANDBOX, recovery_period_days=99),
+            DynamoTableProps(
+                partition_key=PK, profile=DeploymentProfile.SANDBOX, recovery_period=Duration.days(99)
+            ),
         )
     assert stack.node.children == []

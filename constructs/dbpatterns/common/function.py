@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jsii
 from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,9 +25,17 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import check_range, require
+from dbpatterns.common.validation import (
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+    require,
+)
 
 #: Newest Python runtime in aws-cdk-lib 2.275 (cdk-nag AwsSolutions-L1 wants the newest).
 DEFAULT_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -37,6 +47,10 @@ POWERTOOLS_LAYER_VERSION = 38
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # .../dbpatterns
 _RUNTIME_PARTS = ("__init__.py", "handlers", "runtime")
 _CODE_MEMORY_LIMITS = (128, 10_240)
+#: Lambda's timeout range in seconds.
+MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 1, 900
+#: Variables the construct sets itself: ``environment`` may not override them (use the props).
+RESERVED_ENVIRONMENT = frozenset({"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"})
 
 
 @functools.cache
@@ -89,9 +103,10 @@ class HandlerFunctionProps:
     service_name: str
     #: CloudWatch namespace for Powertools metrics - ``DbPatterns`` by default.
     metrics_namespace: str = "DbPatterns"
-    #: Extra environment variables - none by default.
+    #: Extra environment variables - none by default. ``POWERTOOLS_SERVICE_NAME`` and
+    #: ``POWERTOOLS_METRICS_NAMESPACE`` come from ``service_name`` and ``metrics_namespace``.
     environment: Mapping[str, str] = field(default_factory=dict)
-    #: Timeout - 30 seconds by default.
+    #: Timeout (1 s to 15 minutes, whole seconds) - 30 seconds by default.
     timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
     #: Memory in MB (128-10240) - 256 by default.
     memory_size: int = 256
@@ -118,43 +133,16 @@ class HandlerFunctionProps:
     log_encryption_key: kms.IKey | None = None
 
 
+@jsii.implements(iam.IGrantable)
 class HandlerFunction(Construct):
     """A Python Lambda function with tracing, JSON logs, Powertools and a least-privilege role.
 
-    Exposes ``function``, ``role`` and ``log_group``.
+    An ``iam.IGrantable``: pass it to any ``grant_*`` (its role receives the permissions). Exposes
+    ``function``, ``role`` and ``log_group``, and ``metric_*`` helpers for Lambda's own metrics.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: HandlerFunctionProps) -> None:
-        name = type(self).__name__
-        check_range(
-            name,
-            "memory_size",
-            props.memory_size,
-            minimum=_CODE_MEMORY_LIMITS[0],
-            maximum=_CODE_MEMORY_LIMITS[1],
-        )
-        check_range(name, "reserved_concurrent_executions", props.reserved_concurrent_executions, minimum=1)
-        require(
-            props.runtime.family == lambda_.RuntimeFamily.PYTHON,
-            name,
-            "runtime",
-            props.runtime.name,
-            "allowed: a Python runtime (the handlers are Python)",
-        )
-        require(
-            props.vpc is not None or (props.vpc_subnets is None and not props.security_groups),
-            name,
-            "vpc_subnets/security_groups",
-            "given without vpc",
-            "allowed: only together with vpc",
-        )
-        require(
-            "." in props.handler,
-            name,
-            "handler",
-            props.handler,
-            "allowed: a dotted path such as 'dbpatterns.handlers.ledger.api.handler'",
-        )
+        _validate(construct_label(type(self), scope, construct_id), props)
         super().__init__(scope, construct_id)
 
         self.log_group: logs.LogGroup = create_log_group(
@@ -217,6 +205,31 @@ class HandlerFunction(Construct):
             wildcard_reason + "do not support resource-level permissions.",
         )
 
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The execution role: what ``grant_*`` methods give permissions to."""
+        return self.role
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``lambda:InvokeFunction`` on this function (IAM only)."""
+        return self.function.grant_invoke(grantee)
+
+    def metric_errors(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``Errors``: invocations that ended in a function error (sum over 5 minutes by default)."""
+        return self.function.metric_errors(**metric_kwargs(props))
+
+    def metric_throttles(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``Throttles``: invocations refused for lack of concurrency."""
+        return self.function.metric_throttles(**metric_kwargs(props))
+
+    def metric_duration(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``Duration`` of invocations (average over 5 minutes by default)."""
+        return self.function.metric_duration(**metric_kwargs(props))
+
+    def metric_invocations(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``Invocations``."""
+        return self.function.metric_invocations(**metric_kwargs(props))
+
     def _allow_vpc_networking(self) -> None:
         """What Lambda needs to attach the function to the VPC, without the AWS managed policy."""
         self.role.add_to_principal_policy(
@@ -231,4 +244,87 @@ class HandlerFunction(Construct):
                 ],
                 resources=["*"],
             )
+        )
+
+
+def check_environment(
+    construct: str, user_environment: Mapping[str, str], construct_environment: Mapping[str, str]
+) -> None:
+    """Fail when ``user_environment`` (a construct's ``environment`` prop) would override a variable
+    that the construct sets itself (table names, endpoints): the function would silently use the wrong
+    resource."""
+    overridden = sorted(set(user_environment) & set(construct_environment))
+    require(
+        not overridden,
+        construct,
+        "environment",
+        overridden,
+        "allowed: variables the construct does not set itself: " + ", ".join(sorted(construct_environment)),
+    )
+
+
+def _validate(name: str, props: HandlerFunctionProps) -> None:
+    for prop in ("handler", "profile", "description", "service_name"):
+        check_required(name, prop, getattr(props, prop))
+    check_instance(name, "profile", props.profile, DeploymentProfile)
+    check_instance(name, "timeout", props.timeout, Duration)
+    check_instance(name, "runtime", props.runtime, lambda_.Runtime)
+    check_instance(name, "architecture", props.architecture, lambda_.Architecture)
+    check_int(name, "memory_size", props.memory_size)
+    check_int(name, "reserved_concurrent_executions", props.reserved_concurrent_executions, optional=True)
+    check_int(name, "powertools_layer_version", props.powertools_layer_version)
+    check_range(
+        name, "memory_size", props.memory_size, minimum=_CODE_MEMORY_LIMITS[0], maximum=_CODE_MEMORY_LIMITS[1]
+    )
+    check_range(name, "reserved_concurrent_executions", props.reserved_concurrent_executions, minimum=1)
+    check_range(name, "powertools_layer_version", props.powertools_layer_version, minimum=1)
+    seconds = props.timeout.to_milliseconds() / 1000
+    require(
+        seconds == int(seconds) and MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS,
+        name,
+        "timeout (seconds)",
+        seconds,
+        f"allowed: whole seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS} (Lambda's limit)",
+    )
+    for prop in ("description", "service_name", "metrics_namespace"):
+        value = getattr(props, prop)
+        require(
+            isinstance(value, str) and value.strip() != "", name, prop, value, "allowed: a non-empty string"
+        )
+    require(
+        props.runtime.family == lambda_.RuntimeFamily.PYTHON,
+        name,
+        "runtime",
+        props.runtime.name,
+        "allowed: a Python runtime (the handlers are Python)",
+    )
+    require(
+        props.vpc is not None or (props.vpc_subnets is None and not props.security_groups),
+        name,
+        "vpc_subnets/security_groups",
+        "given without vpc",
+        "allowed: only together with vpc",
+    )
+    require(
+        isinstance(props.handler, str) and "." in props.handler,
+        name,
+        "handler",
+        props.handler,
+        "allowed: a dotted path such as 'dbpatterns.handlers.ledger.api.handler'",
+    )
+    overridden = sorted(RESERVED_ENVIRONMENT & set(props.environment))
+    require(
+        not overridden,
+        name,
+        "environment",
+        overridden,
+        "allowed: variables other than those the construct sets; use service_name/metrics_namespace",
+    )
+    for key, value in props.environment.items():
+        require(
+            isinstance(key, str) and isinstance(value, str),
+            name,
+            f"environment[{key!r}]",
+            value,
+            "allowed: string keys and string values (Lambda environment variables are strings)",
         )

@@ -13,7 +13,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from dbpatterns.common.alarms import alarm_on_metric
-from dbpatterns.common.validation import check_range
+from dbpatterns.common.metrics import metric_kwargs
+from dbpatterns.common.validation import (
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+)
 
 #: SQS limits (seconds) for visibility timeout and retention; receive count is ours but sane.
 MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60
@@ -51,7 +58,11 @@ class SecureQueue(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: SecureQueueProps) -> None:
-        name = type(self).__name__
+        name = construct_label(type(self), scope, construct_id)
+        check_required(name, "encryption_key", props.encryption_key)
+        for prop in ("visibility_timeout", "retention_period", "max_message_age"):
+            check_instance(name, prop, getattr(props, prop), Duration)
+        check_int(name, "max_receive_count", props.max_receive_count)
         check_range(
             name,
             "visibility_timeout (seconds)",
@@ -126,5 +137,14 @@ class SecureQueue(Construct):
     def grant_consume_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.queue.grant_consume_messages(grantee)
 
-    def metric_age_of_oldest_message(self) -> cloudwatch.Metric:
-        return self.queue.metric_approximate_age_of_oldest_message()
+    def metric_approximate_age_of_oldest_message(
+        self, props: cloudwatch.MetricOptions | None = None
+    ) -> cloudwatch.Metric:
+        """``ApproximateAgeOfOldestMessage`` of the main queue."""
+        return self.queue.metric_approximate_age_of_oldest_message(**metric_kwargs(props))
+
+    def metric_dead_letter_messages_visible(
+        self, props: cloudwatch.MetricOptions | None = None
+    ) -> cloudwatch.Metric:
+        """``ApproximateNumberOfMessagesVisible`` of the dead-letter queue."""
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(**metric_kwargs(props))

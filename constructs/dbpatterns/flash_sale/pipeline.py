@@ -15,12 +15,19 @@ from constructs import Construct
 
 from dbpatterns.common.dependencies import pure_python_layer
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
+from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, check_environment
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
-from dbpatterns.common.validation import PropValidationError, check_range
-from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
+from dbpatterns.common.validation import (
+    PropValidationError,
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+)
+from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps, check_warm_throughput
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
 from dbpatterns.handlers.flash_sale.schema import ORDER_REQUEST_SCHEMA
@@ -61,8 +68,9 @@ class FlashSaleOrderPipelineProps:
     max_receive_count: int = 5
     #: DAX nodes (1-11) - 3 in production, 1 in a sandbox. ``None`` keeps the default; there is always DAX.
     dax_node_count: int | None = None
-    #: Pre-warmed throughput of the orders table for the expected spike - 4,000 writes/s and
-    #: 12,000 reads/s in production, none in a sandbox (it costs a one-time fee).
+    #: Pre-warmed throughput of the orders table for a known sale - none by default. A new on-demand
+    #: table already serves 12,000 reads/s and 4,000 writes/s at once; give more than that (sized
+    #: with ``dbpatterns.capacity``) only for a bigger spike, as pre-warming has a one-time cost.
     orders_warm_throughput: dynamodb.WarmThroughput | None = None
     #: Stage steady rate (requests/s) - 1,000 by default.
     api_rate_limit: int = 1_000
@@ -84,19 +92,13 @@ class FlashSaleOrderPipeline(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: FlashSaleOrderPipelineProps) -> None:
-        visibility_timeout = _validate(props)
+        visibility_timeout = _validate(construct_label(type(self), scope, construct_id), props)
         super().__init__(scope, construct_id)
-        production = props.profile.is_production
 
         self.key = create_key(
             self, "Key", description="Flash-sale orders, products and order queue", profile=props.profile
         )
         string = dynamodb.AttributeType.STRING
-        warm = props.orders_warm_throughput or (
-            dynamodb.WarmThroughput(read_units_per_second=12_000, write_units_per_second=4_000)
-            if production
-            else None
-        )
         self.orders = DynamoTable(
             self,
             "Orders",
@@ -104,7 +106,7 @@ class FlashSaleOrderPipeline(Construct):
                 profile=props.profile,
                 partition_key=dynamodb.Attribute(name="order_id", type=string),
                 encryption_key=self.key,
-                warm_throughput=warm,
+                warm_throughput=props.orders_warm_throughput,
             ),
         )
         self.products = DynamoTable(
@@ -182,7 +184,7 @@ class FlashSaleOrderPipeline(Construct):
             "Runs Python 3.13, not the newest runtime: amazon-dax-client 2.1.0, the DAX client this "
             "function loads, declares support up to Python 3.13.",
         )
-        self.dax.allow_from(self.processor.function, "Flash-sale processor")
+        self.dax.connections.allow_default_port_from(self.processor.function, "Flash-sale processor over TLS")
         self.dax.grant_read(self.processor.role)
         # Exactly what the order transaction and the rejection record need.
         self.orders.grant(self.processor.role, "dynamodb:PutItem")
@@ -210,8 +212,22 @@ class FlashSaleOrderPipeline(Construct):
         )
 
 
-def _validate(props: FlashSaleOrderPipelineProps) -> Duration:
-    name = FlashSaleOrderPipeline.__name__
+#: Variables the pipeline sets on the processor; ``environment`` may not override them.
+PROCESSOR_ENVIRONMENT_KEYS = {"ORDERS_TABLE_NAME": "", "PRODUCTS_TABLE_NAME": "", "DAX_ENDPOINT": ""}
+
+
+def _validate(name: str, props: FlashSaleOrderPipelineProps) -> Duration:
+    for prop in ("profile", "vpc"):
+        check_required(name, prop, getattr(props, prop))
+    check_instance(name, "profile", props.profile, DeploymentProfile)
+    for prop in ("max_batching_window", "function_timeout"):
+        check_instance(name, prop, getattr(props, prop), Duration)
+    check_instance(name, "visibility_timeout", props.visibility_timeout, Duration, optional=True)
+    for prop in ("batch_size", "max_concurrency", "max_receive_count", "api_rate_limit", "api_burst_limit"):
+        check_int(name, prop, getattr(props, prop))
+    check_int(name, "dax_node_count", props.dax_node_count, optional=True)
+    check_environment(name, props.environment, PROCESSOR_ENVIRONMENT_KEYS)
+    check_warm_throughput(name, props.orders_warm_throughput, prop="orders_warm_throughput")
     window = props.max_batching_window.to_seconds()
     check_range(name, "batch_size", props.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
     check_range(name, "max_batching_window (seconds)", window, minimum=0, maximum=MAX_WINDOW_SECONDS)

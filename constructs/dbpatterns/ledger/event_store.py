@@ -11,6 +11,7 @@ from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import check_instance, construct_label
 from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
 from dbpatterns.handlers.ledger.tables import (
     EVENTS_PARTITION_KEY,
@@ -52,6 +53,9 @@ class LedgerEventStore(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: LedgerEventStoreProps) -> None:
+        name = construct_label(type(self), scope, construct_id)
+        check_instance(name, "profile", props.profile, DeploymentProfile)
+        check_instance(name, "encryption_key", props.encryption_key, kms.IKey, optional=True)
         super().__init__(scope, construct_id)
         string = dynamodb.AttributeType.STRING
 
@@ -101,16 +105,17 @@ class LedgerEventStore(Construct):
             raise RuntimeError("the event store has no stream")
         return arn
 
-    def grant_append(self, grantee: iam.IGrantable) -> None:
+    def grant_append(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the command writer needs: append-only puts on the event store, reads of the latest
         event, and get/put of idempotency records (the transaction's second put)."""
-        self.events.grant(grantee, *APPEND_ACTIONS)
-        self.idempotency.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem")
+        return self.events.grant(grantee, *APPEND_ACTIONS).combine(
+            self.idempotency.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem")
+        )
 
-    def grant_read_events(self, grantee: iam.IGrantable) -> None:
+    def grant_read_events(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read-only access to the event store (and decrypt on its key)."""
-        self.events.grant(grantee, *READ_EVENT_ACTIONS)
+        return self.events.grant(grantee, *READ_EVENT_ACTIONS)
 
-    def grant_project(self, grantee: iam.IGrantable) -> None:
+    def grant_project(self, grantee: iam.IGrantable) -> iam.Grant:
         """Apply events to the balance projection (conditional updates only)."""
-        self.projection.grant(grantee, *PROJECT_ACTIONS)
+        return self.projection.grant(grantee, *PROJECT_ACTIONS)

@@ -12,7 +12,13 @@ from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import MAX_BURST_LIMIT, MAX_RATE_LIMIT
-from dbpatterns.common.validation import check_range
+from dbpatterns.common.validation import (
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+)
 from dbpatterns.ledger import audit_archive as archive
 from dbpatterns.ledger import stream_consumers as consumers
 from dbpatterns.ledger.audit_archive import AuditArchive, AuditArchiveProps
@@ -55,7 +61,7 @@ class EventSourcedLedger(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: EventSourcedLedgerProps) -> None:
-        _validate(props)
+        _validate(construct_label(type(self), scope, construct_id), props)
         super().__init__(scope, construct_id)
         profile = props.profile
 
@@ -141,9 +147,21 @@ class EventSourcedLedger(Construct):
             )
 
 
-def _validate(props: EventSourcedLedgerProps) -> None:
+def _validate(name: str, props: EventSourcedLedgerProps) -> None:
     """The parts check these again; checking here too means nothing is defined when one is wrong."""
-    name = EventSourcedLedger.__name__
+    check_required(name, "profile", props.profile)
+    check_instance(name, "profile", props.profile, DeploymentProfile)
+    for prop in ("stream_max_record_age", "fraud_velocity_window"):
+        check_instance(name, prop, getattr(props, prop), Duration)
+    for prop in (
+        "api_rate_limit",
+        "api_burst_limit",
+        "stream_retry_attempts",
+        "fraud_single_limit_minor",
+        "fraud_velocity_count",
+    ):
+        check_int(name, prop, getattr(props, prop))
+    check_int(name, "audit_retention_days", props.audit_retention_days, optional=True)
     check_range(name, "api_rate_limit", props.api_rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
     check_range(name, "api_burst_limit", props.api_burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
     check_range(

@@ -21,7 +21,14 @@ from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
-from dbpatterns.common.validation import check_range, require
+from dbpatterns.common.validation import (
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+    require,
+)
 from dbpatterns.handlers.ledger.filters import FRAUD_FILTER_PATTERN
 from dbpatterns.ledger.audit_archive import AuditArchive
 from dbpatterns.ledger.event_store import LedgerEventStore
@@ -109,7 +116,14 @@ class LedgerStreamConsumers(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: LedgerStreamConsumersProps) -> None:
-        name = type(self).__name__
+        name = construct_label(type(self), scope, construct_id)
+        for prop in ("event_store", "archive", "profile"):
+            check_required(name, prop, getattr(props, prop))
+        check_instance(name, "profile", props.profile, DeploymentProfile)
+        for prop in ("max_record_age", "iterator_age_alarm_threshold", "fraud_velocity_window"):
+            check_instance(name, prop, getattr(props, prop), Duration)
+        for prop in ("retry_attempts", "batch_size", "fraud_single_limit_minor", "fraud_velocity_count"):
+            check_int(name, prop, getattr(props, prop))
         check_range(
             name,
             "retry_attempts",
