@@ -60,7 +60,7 @@ def _api_stacks(app: App, config: AppConfig) -> list[Stack]:
         description="dbpatterns use case 4: event-sourced ledger (API -> Lambda -> DynamoDB -> Streams)",
     )
     for api_stack in (flash_sale, ledger):
-        api_stack.add_dependency(account, "Stage execution logging needs the account's CloudWatch role")
+        api_stack.add_stack_dependency(account, "Stage execution logging needs the account's CloudWatch role")
     return [account, flash_sale, ledger]
 
 
