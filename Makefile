@@ -8,7 +8,7 @@ CDK := node_modules/.bin/cdk
 # Node 20 makes jsii print an end-of-life banner on every run; this silences it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup synth test lint typecheck unit snapshot-update clean
+.PHONY: setup synth test lint typecheck unit bench snapshot-update clean
 
 $(VENV)/.runtime-deps: requirements.txt constructs/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ typecheck:
 
 unit:
 	$(PY) -m pytest
+
+## Measured figures: synth cost per resource above an empty app's floor, and the suite against that floor.
+bench: setup
+	$(PY) benchmarks/synth.py --pytest-args "$(PYTEST_ARGS)"
 
 ## Refresh the stack snapshots after an intended template change (review the diff!).
 snapshot-update: setup
