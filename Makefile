@@ -8,7 +8,7 @@ CDK := node_modules/.bin/cdk
 # Node 20 makes jsii print an end-of-life banner on every run; this silences it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup synth test lint typecheck unit bench snapshot-update clean
+.PHONY: setup synth cost test lint typecheck unit bench snapshot-update clean
 
 $(VENV)/.runtime-deps: requirements.txt constructs/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ synth: $(VENV)/.runtime-deps node_modules/.installed
 	rm -rf cdk.out
 	$(CDK) synth --quiet
 	@$(PY) tools/list_stacks.py cdk.out
+
+## Idle $/hour and $/month of every stack in both profiles: synthesized templates x tools/prices.json.
+cost: $(VENV)/.runtime-deps
+	$(PY) -m tools.cost
 
 ## Lint, type-check and run the whole suite.
 test: setup lint typecheck unit
