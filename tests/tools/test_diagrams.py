@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,7 +24,14 @@ from constructs import Construct
 from dbpatterns.common.profile import DeploymentProfile
 from stacks.config import AppConfig
 from tests.support.synth import new_app, synthesized_app
-from tools.diagrams.cli import DEFAULT_OUT_DIR, REPO_ROOT, SVG_SOURCE_MARK, dot_digest
+from tools.diagrams.cli import (
+    DEFAULT_OUT_DIR,
+    REPO_ROOT,
+    SVG_SOURCE_MARK,
+    dot_digest,
+    render_svg,
+    write_diagrams,
+)
 from tools.diagrams.dot import diagram_sources, render_dot
 from tools.diagrams.graph import StackGraph, build_graphs
 from tools.diagrams.rules import CLIENT_SECURITY_GROUP, MAIN_TYPES, action_verbs, classify
@@ -326,3 +334,25 @@ def test_classify_rejects_a_type_it_does_not_know() -> None:
     assert classify("AWS::IAM::Role") == "omitted"
     with pytest.raises(KeyError):
         classify("AWS::Made::Up")
+
+
+def test_writing_replaces_the_diagrams_of_stacks_that_are_gone(tmp_path: Path) -> None:
+    (tmp_path / "Removed.dot").write_text("digraph {}\n")
+    (tmp_path / "Removed.svg").write_text("<svg/>\n")
+
+    write_diagrams({"Kept": "digraph Kept {}\n"}, tmp_path, svg=False)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["Kept.dot"]
+    assert (tmp_path / "Kept.dot").read_text() == "digraph Kept {}\n"
+
+
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (only make diagrams needs it)"
+)
+def test_an_svg_names_the_digest_of_the_dot_it_was_drawn_from() -> None:
+    dot_text = 'digraph "G" { "a" -> "b"; }\n'
+
+    svg = render_svg(dot_text, str(shutil.which("dot")))
+
+    assert f"<!-- {SVG_SOURCE_MARK}: {dot_digest(dot_text)} -->" in svg
+    assert "<svg" in svg
