@@ -32,6 +32,8 @@ from tools.diagrams.template import references
 
 @dataclass
 class Node:
+    """A box; ``id`` is the stack and trimmed construct path: ``DbPatterns-FlashSale/Orders/Dax``."""
+
     id: str
     kind: Kind
     name: str
@@ -42,6 +44,10 @@ class Node:
 
 @dataclass
 class Edge:
+    """What connects two nodes: labels from references (``triggers``, ``dead letters``...), verbs from IAM
+    grants (shown only when no reference names the link), security-group ports, and the kinds that
+    choose the style."""
+
     structural: set[str] = field(default_factory=set)
     permissions: set[str] = field(default_factory=set)
     network: set[str] = field(default_factory=set)
@@ -60,6 +66,8 @@ class Edge:
 
 @dataclass(frozen=True)
 class Cluster:
+    """A construct drawn as a box around its nodes; ``parent`` is the enclosing cluster's path or ``""``."""
+
     path: str
     label: str
     parent: str
@@ -67,6 +75,8 @@ class Cluster:
 
 @dataclass
 class StackGraph:
+    """One stack's diagram, with the nodes of other stacks that its edges reach."""
+
     name: str
     title: str
     nodes: dict[str, Node]
