@@ -8,7 +8,7 @@ CDK := node_modules/.bin/cdk
 # Node 20 makes jsii print an end-of-life banner on every run; this silences it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup synth cost test lint typecheck unit bench snapshot-update clean
+.PHONY: setup synth cost diagrams test lint typecheck unit bench snapshot-update clean
 
 $(VENV)/.runtime-deps: requirements.txt constructs/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench: setup
 ## Refresh the stack snapshots after an intended template change (review the diff!).
 snapshot-update: setup
 	$(PY) -m pytest --snapshot-update -k snapshot
+
+## Regenerate docs/diagrams/ (a DOT file and an SVG per stack) from the production synth.
+## Rendering needs Graphviz's `dot` (Debian: apt-get install graphviz); `make test` does not.
+diagrams: $(VENV)/.runtime-deps
+	$(PY) -m tools.diagrams docs/diagrams
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -40,12 +40,18 @@ def new_app(outdir: str | None = None) -> App:
 
 
 @functools.cache
-def synthesize(profile: DeploymentProfile) -> cx_api.CloudAssembly:
-    """The whole app, with cdk-nag, in ``profile``; synthesized once per session."""
+def synthesized_app(profile: DeploymentProfile) -> App:
+    """The whole app, with cdk-nag, in ``profile``; built and synthesized once per session."""
     app = new_app()
     build_stacks(app, AppConfig(profile=profile))
     add_compliance_checks(app)
-    return app.synth()
+    app.synth()
+    return app
+
+
+def synthesize(profile: DeploymentProfile) -> cx_api.CloudAssembly:
+    """The cloud assembly of :func:`synthesized_app` (``App.synth`` returns the one it made)."""
+    return synthesized_app(profile).synth()
 
 
 @functools.cache
