@@ -130,7 +130,9 @@ def open_connection(settings: ConnectionSettings) -> pg8000.native.Connection:
         port=settings.port,
         database=settings.database,
         password=settings.password(),
-        ssl_context=tls_context(settings),
+        # pg8000 reads ssl_context=None as "try TLS without verifying" (libpq's prefer); pass False
+        # for plain text and a verifying context otherwise, so the mode is exactly what was asked.
+        ssl_context=tls_context(settings) or False,
         timeout=settings.timeout_seconds,
         application_name=settings.application_name,
         tcp_keepalive=True,
