@@ -1,5 +1,5 @@
 """Import boundaries: the catalog modules load with the standard library alone (the CDK app reads
-the catalog at synth time without a database driver), and nothing in the runtime imports aws_cdk."""
+the catalog at synth time without a database driver), and neither the runtime nor the custom-resource handlers import aws_cdk."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dbpatterns.runtime.tenancy import catalog, catalog_cli, fleet, ids, quotas,
 heavy = {'aws_cdk', 'constructs', 'boto3', 'botocore', 'pg8000', 'psycopg'}
 catalog_side = sorted({name.split('.')[0] for name in sys.modules} & heavy)
 from dbpatterns.runtime.tenancy import access, auth, connection, directory, migrate
+from dbpatterns.handlers.tenancy import directory_resource, schema_resource
 print(catalog_side, 'aws_cdk' in sys.modules, 'constructs' in sys.modules)
 """
 

@@ -163,6 +163,8 @@ class DynamoTable(Protocol):
 
     def put_item(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
+    def delete_item(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
 
 class TenantDirectory:
     """Resolves tenant ids through the DynamoDB directory table, with a TTL cache."""
@@ -223,6 +225,46 @@ class TenantDirectory:
         """Create a tenant record; refuses to overwrite one (a move is a conditional update, not a put)."""
         self._table.put_item(Item=record.to_item(), ConditionExpression="attribute_not_exists(pk)")
 
+    def register_tenant(self, record: TenantRecord) -> bool:
+        """Create the tenant record unless it exists. True when created, False when it already points
+        at the same database; :class:`DirectoryConflictError` when it points at another one (a
+        deployment never moves a tenant: moves are conditional updates of their own)."""
+        try:
+            self.put_tenant(record)
+        except Exception as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+            item = self._get(f"{TENANT_PREFIX}{record.tenant_id}")
+            existing = TenantRecord.from_item(item) if item else None
+            if existing is not None and existing.database_id == record.database_id:
+                return False
+            where = existing.database_id if existing else "nowhere"
+            raise DirectoryConflictError(
+                f"tenant {record.tenant_id!r} is registered in {where!r}, not {record.database_id!r}; "
+                "finish or roll back its move before deploying"
+            ) from None
+        return True
+
+    def deregister_tenant(self, tenant_id: str, database_id: str) -> bool:
+        """Delete the tenant record if it still points at ``database_id``; True when deleted."""
+        try:
+            self._table.delete_item(
+                Key={"pk": f"{TENANT_PREFIX}{tenant_id}"},
+                ConditionExpression="database_id = :d",
+                ExpressionAttributeValues={":d": database_id},
+            )
+        except Exception as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        self.invalidate(tenant_id)
+        return True
+
+    def remove_database(self, database_id: str) -> None:
+        self._table.delete_item(Key={"pk": f"{DATABASE_PREFIX}{database_id}"})
+        with self._lock:
+            self._databases.pop(database_id, None)
+
     def _get(self, key: str) -> Mapping[str, Any] | None:
         self.reads += 1
         response = self._table.get_item(Key={"pk": key}, ConsistentRead=True)
@@ -239,6 +281,19 @@ class TenantDirectory:
     def _store(self, cache: dict[str, tuple[Any, float]], key: str, value: Any) -> None:
         with self._lock:
             cache[key] = (value, self._clock())
+
+
+class DirectoryConflictError(RuntimeError):
+    """The directory and the deployment disagree about where a tenant lives."""
+
+
+def _error_code(error: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (without importing botocore here)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, Mapping):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
 
 
 class StaticDirectory:
