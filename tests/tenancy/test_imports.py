@@ -1,5 +1,6 @@
 """Import boundaries: the catalog modules load with the standard library alone (the CDK app reads
-the catalog at synth time without a database driver), and neither the runtime nor the custom-resource handlers import aws_cdk."""
+the catalog at synth time without a database driver), and neither the runtime nor the
+custom-resource handlers import aws_cdk."""
 
 from __future__ import annotations
 

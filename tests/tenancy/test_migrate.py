@@ -69,6 +69,24 @@ def test_the_app_role_can_log_in_and_is_neither_owner_nor_bypassrls(fresh_databa
     assert row == (False, False, False, False, False)
 
 
+def test_the_app_role_gets_timeouts_in_this_database_so_one_tenant_cannot_hold_a_shard(
+    fresh_database: TenancyDatabase,
+) -> None:
+    run_migrate(fresh_database)
+
+    with fresh_database.app() as conn:
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            for name in ("statement_timeout", "idle_in_transaction_session_timeout", "lock_timeout")
+        }
+
+    assert settings == {
+        "statement_timeout": "30s",
+        "idle_in_transaction_session_timeout": "1min",
+        "lock_timeout": "10s",
+    }
+
+
 def test_an_applied_migration_whose_text_changed_is_refused_and_nothing_changes(
     fresh_database: TenancyDatabase,
 ) -> None:

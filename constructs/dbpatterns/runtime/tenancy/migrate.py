@@ -4,7 +4,9 @@ One run, in one transaction, holding an advisory lock so two runs (two deploymen
 custom resource) cannot interleave:
 
 1. ensure the roles exist with safe attributes (owner ``NOLOGIN``; app ``LOGIN``, no ``BYPASSRLS``,
-   not a member of the owner; with ``iam_auth`` the app role is granted ``rds_iam``);
+   not a member of the owner; with ``iam_auth`` the app role is granted ``rds_iam``) and the app
+   role's guard rails in this database (:data:`APP_ROLE_SETTINGS`: statement, idle-in-transaction
+   and lock timeouts);
 2. ensure the ledger (``tenancy_meta.schema_migrations``) and the ``app`` schema owned by the owner;
 3. apply each migration not in the ledger yet, as the owner role, and record it with its checksum;
    an applied migration whose text has changed is an error, never a silent re-run;
@@ -48,6 +50,13 @@ DEFAULT_APP_ROLE = "tenancy_app"
 #: Advisory lock key shared by every migration run on a database ("tenancy" in ASCII).
 MIGRATION_LOCK_KEY = 0x74656E616E6379
 MIN_SERVER_VERSION = 150000
+#: Guard rails for the app role in this database, so one tenant's runaway query or forgotten open
+#: transaction cannot hold a pooled shard's resources (and locks) for everyone else.
+APP_ROLE_SETTINGS = {
+    "statement_timeout": "30s",
+    "idle_in_transaction_session_timeout": "60s",
+    "lock_timeout": "10s",
+}
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -159,6 +168,10 @@ def _ensure_roles(
     # On RDS the master user has CREATEROLE and may grant itself a role it created.
     if not connection.run("SELECT pg_has_role(current_user, :o, 'MEMBER')", o=roles.owner)[0][0]:
         connection.run(f"GRANT {owner} TO CURRENT_USER")
+    database = identifier(str(connection.run("SELECT current_database()")[0][0]))
+    for setting, value in APP_ROLE_SETTINGS.items():
+        # Names and values are constants of this module; ALTER ROLE ... SET takes no parameters.
+        connection.run(f"ALTER ROLE {app} IN DATABASE {database} SET {setting} = '{value}'")
     if iam_auth:
         if not connection.run("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'"):
             raise MigrationError(
