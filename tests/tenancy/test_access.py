@@ -211,10 +211,10 @@ def test_a_tenant_that_is_not_active_is_refused_before_connecting(
     [
         ({"max_attempts": 0}, "max_attempts"),
         ({"max_attempts": 11}, "max_attempts"),
-        ({"backoff_base_seconds": 3.0, "backoff_max_seconds": 2.0}, "backoff"),
+        ({"backoff_base_seconds": 3.0, "backoff_max_seconds": 2.0}, "backoff_base_seconds"),
         ({"max_idle_connections_per_endpoint": -1}, "idle"),
     ],
 )
 def test_rejects_a_bad_access_config(config: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(PropValidationError, match=message):
         AccessConfig(**config)

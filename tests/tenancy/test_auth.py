@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from dbpatterns.errors import PropValidationError
 from dbpatterns.runtime.tenancy.auth import IamTokenProvider
 from tests.tenancy.support import FakeClock
 
@@ -67,7 +68,7 @@ def test_the_password_callable_signs_lazily() -> None:
 
 @pytest.mark.parametrize("refresh", [0, 900, 1200])
 def test_rejects_a_refresh_point_outside_the_token_lifetime(refresh: float) -> None:
-    with pytest.raises(ValueError, match="token lifetime"):
+    with pytest.raises(PropValidationError, match="token lifetime"):
         IamTokenProvider(CountingSigner(), region="us-east-1", refresh_after_seconds=refresh)
 
 

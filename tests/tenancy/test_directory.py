@@ -150,5 +150,5 @@ def test_records_round_trip_through_their_items() -> None:
 
 @pytest.mark.parametrize("ttl", [-1, 301])
 def test_rejects_a_ttl_that_would_serve_stale_placements_too_long(table: Any, ttl: float) -> None:
-    with pytest.raises(ValueError, match="ttl_seconds"):
+    with pytest.raises(PropValidationError, match="ttl_seconds"):
         TenantDirectory(table, ttl_seconds=ttl)

@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 
 import pg8000.native
 
+from dbpatterns.errors import PropValidationError
 from dbpatterns.runtime.tenancy.auth import IamTokenProvider
 from dbpatterns.runtime.tenancy.connection import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -72,6 +73,7 @@ _T = TypeVar("_T")
 #: Performance Insights' "application" dimension.
 APPLICATION_NAME_PREFIX = "tenant:"
 MAX_ATTEMPTS_LIMIT = 10
+MAX_BACKOFF_SECONDS = 30.0
 #: SQLSTATE read_only_sql_transaction.
 READ_ONLY_TRANSACTION = "25006"
 
@@ -140,15 +142,23 @@ class AccessConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not 1 <= self.max_attempts <= MAX_ATTEMPTS_LIMIT:
-            raise ValueError(
-                f"AccessConfig.max_attempts={self.max_attempts}; allowed: 1-{MAX_ATTEMPTS_LIMIT}"
+            raise PropValidationError(
+                "AccessConfig", "max_attempts", self.max_attempts, f"allowed: 1-{MAX_ATTEMPTS_LIMIT}"
             )
-        if not 0 <= self.backoff_base_seconds <= self.backoff_max_seconds <= 30:
-            raise ValueError(
-                "AccessConfig backoff: allowed 0 <= backoff_base_seconds <= backoff_max_seconds <= 30"
+        if not 0 <= self.backoff_base_seconds <= self.backoff_max_seconds <= MAX_BACKOFF_SECONDS:
+            raise PropValidationError(
+                "AccessConfig",
+                "backoff_base_seconds/backoff_max_seconds",
+                (self.backoff_base_seconds, self.backoff_max_seconds),
+                f"allowed: 0 <= base <= max <= {MAX_BACKOFF_SECONDS}",
             )
         if self.max_idle_connections_per_endpoint < 0:
-            raise ValueError("AccessConfig.max_idle_connections_per_endpoint must be 0 or more")
+            raise PropValidationError(
+                "AccessConfig",
+                "max_idle_connections_per_endpoint",
+                self.max_idle_connections_per_endpoint,
+                "allowed: 0 or more",
+            )
 
 
 class TenantSession:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dbpatterns.errors import PropValidationError
+
 #: How long RDS accepts a token, and when we renew it.
 TOKEN_LIFETIME_SECONDS = 15 * 60
 DEFAULT_REFRESH_AFTER_SECONDS = 10 * 60
@@ -46,9 +48,11 @@ class IamTokenProvider:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < refresh_after_seconds < TOKEN_LIFETIME_SECONDS:
-            raise ValueError(
-                f"refresh_after_seconds={refresh_after_seconds}; allowed: more than 0 and less than the "
-                f"{TOKEN_LIFETIME_SECONDS}-second token lifetime"
+            raise PropValidationError(
+                "IamTokenProvider",
+                "refresh_after_seconds",
+                refresh_after_seconds,
+                f"allowed: more than 0 and less than the {TOKEN_LIFETIME_SECONDS}-second token lifetime",
             )
         self._signer = signer
         self._region = region

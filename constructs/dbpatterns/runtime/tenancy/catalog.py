@@ -180,7 +180,7 @@ class TenantCatalog:
     shard_capacity: int = MAX_SHARD_CAPACITY
     shards: tuple[ShardSpec, ...] = ()
     tenants: tuple[TenantSpec, ...] = ()
-    _by_id: Mapping[str, TenantSpec] = field(default_factory=dict, repr=False, compare=False)
+    _by_id: Mapping[str, TenantSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {t.tenant_id: t for t in self.tenants})

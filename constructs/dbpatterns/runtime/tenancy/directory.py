@@ -25,10 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dbpatterns.errors import PropValidationError
 from dbpatterns.runtime.tenancy.catalog import Tier
 from dbpatterns.runtime.tenancy.ids import check_tenant_id
 
 DEFAULT_TTL_SECONDS = 30.0
+MAX_TTL_SECONDS = 300.0
 TENANT_PREFIX = "tenant#"
 DATABASE_PREFIX = "database#"
 
@@ -176,9 +178,12 @@ class TenantDirectory:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not 0 <= ttl_seconds <= 300:
-            raise ValueError(
-                f"ttl_seconds={ttl_seconds}; allowed: 0-300 (a stale entry outlives a tenant move)"
+        if not 0 <= ttl_seconds <= MAX_TTL_SECONDS:
+            raise PropValidationError(
+                "TenantDirectory",
+                "ttl_seconds",
+                ttl_seconds,
+                f"allowed: 0-{MAX_TTL_SECONDS:.0f} (a stale entry would outlive a tenant's move)",
             )
         self._table = table
         self._ttl = ttl_seconds
