@@ -1,0 +1,570 @@
+"""The tenant catalog as code: which tenants exist, their tier, their shard and their overrides.
+
+The catalog is a JSON file in the repository (``tenants.json`` at the root). JSON rather than YAML
+because the standard library reads *and writes* it: the shard planner (``python -m
+dbpatterns.runtime.tenancy.catalog_cli add ...``) rewrites the file, and the same parser runs in a
+Lambda function without a third-party package. The schema, with every field::
+
+    {
+      "version": 1,                      # format version; only 1 exists
+      "shard_capacity": 100,             # pooled tenants per shard, 1-100 (default 100)
+      "shards": [                        # pooled shards, one RDS PostgreSQL instance each
+        {"shard": 1},
+        {"shard": 2, "overrides": {"instance_class": "db.m7g.xlarge"}}
+      ],
+      "tenants": [
+        {"id": "acme", "name": "Acme Corp", "tier": "enterprise",
+         "overrides": {"instance_class": "db.r7g.xlarge", "readers": 2, "postgres_major_version": 17}},
+        {"id": "globex", "name": "Globex", "tier": "standard",
+         "overrides": {"instance_class": "db.m7g.large", "allocated_storage_gib": 200}},
+        {"id": "initech", "name": "Initech", "tier": "pooled", "shard": 1}
+      ]
+    }
+
+Rules, each enforced with a :class:`~dbpatterns.errors.PropValidationError` that names the
+tenant (or shard) and the field:
+
+- ``id``: a slug (:mod:`dbpatterns.runtime.tenancy.ids`), unique in the catalog.
+- ``tier``: ``pooled``, ``standard`` or ``enterprise``.
+- pooled tenants name a declared ``shard`` and take no overrides (they share the shard's instance:
+  size the shard instead); a shard holds at most ``shard_capacity`` tenants.
+- standard tenants (their own RDS instance) may override ``instance_class`` (an RDS class),
+  ``allocated_storage_gib`` (20-65536) and ``postgres_major_version``; ``readers`` is an enterprise
+  feature.
+- enterprise tenants (their own Aurora cluster) may override ``instance_class`` (a provisioned
+  Aurora class: r-, x2g- or burstable t3/t4g medium/large), ``readers`` (0-15) and
+  ``postgres_major_version``; ``allocated_storage_gib`` makes no sense (Aurora storage grows by itself).
+- unknown fields are refused everywhere, so a typo never silently means "default".
+
+Pooled tenants keep their shard for life: the file records it, and :mod:`.shards` only ever assigns
+a shard to a *new* tenant (the lowest-numbered shard with room). Nothing here imports ``aws_cdk``:
+the CDK app, the CLIs and the Lambda functions share this module.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dbpatterns.errors import PropValidationError
+from dbpatterns.runtime.tenancy.ids import check_tenant_id, is_tenant_id
+
+CATALOG_FORMAT_VERSION = 1
+#: Pooled tenants per shard (the issue's "up to 100 per shared RDS instance").
+MAX_SHARD_CAPACITY = 100
+#: PostgreSQL major versions the tiers may run. 15 is the floor: the schema's views use
+#: ``security_invoker``, which PostgreSQL 15 introduced.
+POSTGRES_MAJOR_VERSIONS = (15, 16, 17)
+DEFAULT_POSTGRES_MAJOR_VERSION = 17
+#: RDS general-purpose (gp3) storage limits, in GiB.
+MIN_STORAGE_GIB, MAX_STORAGE_GIB = 20, 65_536
+#: Aurora allows up to 15 reader instances per cluster.
+MAX_AURORA_READERS = 15
+MAX_DISPLAY_NAME_LENGTH = 100
+
+_INSTANCE_CLASS = re.compile(r"^db\.([a-z][a-z0-9-]*)\.([a-z0-9]+)$")
+#: Provisioned Aurora PostgreSQL instance families (Aurora has no db.m classes; burstable classes
+#: only in medium and large, meant for development). ``db.serverless`` needs a capacity range the
+#: catalog does not model yet, so it is not accepted here.
+_AURORA_FAMILIES = re.compile(r"^(r[0-9]+[a-z]*|x2g)$")
+_AURORA_BURSTABLE = frozenset({"db.t3.medium", "db.t3.large", "db.t4g.medium", "db.t4g.large"})
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Tier(enum.Enum):
+    """How a tenant's data is placed."""
+
+    POOLED = "pooled"
+    """Shares one RDS PostgreSQL instance (a shard) with up to 99 other tenants, isolated by RLS."""
+
+    STANDARD = "standard"
+    """Its own RDS PostgreSQL instance (Multi-AZ in production), automated backups and PITR."""
+
+    ENTERPRISE = "enterprise"
+    """Its own Aurora PostgreSQL cluster: a writer and readers for reporting, Multi-AZ."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseOverrides:
+    """Per-database deviations from the tier defaults (the defaults depend on the deployment profile
+    and are decided by the stacks). ``None`` everywhere means "the tier default"."""
+
+    instance_class: str | None = None
+    """DB instance class such as ``db.m7g.large``. Default: the tier's class for the profile."""
+
+    allocated_storage_gib: int | None = None
+    """Initial RDS storage in GiB (20-65536). Default: the tier's size. Not for Aurora."""
+
+    postgres_major_version: int | None = None
+    """PostgreSQL major version (15, 16 or 17). Default: :data:`DEFAULT_POSTGRES_MAJOR_VERSION`."""
+
+    readers: int | None = None
+    """Aurora reader instances for reporting (0-15). Default: the tier's count. Aurora only."""
+
+    def is_empty(self) -> bool:
+        return all(value is None for value in self.as_dict().values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "instance_class": self.instance_class,
+            "allocated_storage_gib": self.allocated_storage_gib,
+            "postgres_major_version": self.postgres_major_version,
+            "readers": self.readers,
+        }
+
+
+NO_OVERRIDES = DatabaseOverrides()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardSpec:
+    """A pooled shard: one RDS PostgreSQL instance shared by up to ``shard_capacity`` tenants."""
+
+    shard: int
+    """Shard number, 1 or more; never reused for another instance while the shard exists."""
+
+    overrides: DatabaseOverrides = NO_OVERRIDES
+    """Size of this shard's instance, e.g. a bigger class for a busy shard."""
+
+    @property
+    def database_id(self) -> str:
+        """The runtime directory's key for this shard's database (``pool-001``)."""
+        return pool_database_id(self.shard)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantSpec:
+    """One tenant as the catalog file declares it."""
+
+    tenant_id: str
+    """Slug (see :mod:`dbpatterns.runtime.tenancy.ids`); also the ``tenant_id`` column value."""
+
+    display_name: str
+    """Human-readable name, 1-100 characters."""
+
+    tier: Tier
+    """Where the tenant's data lives."""
+
+    shard: int | None = None
+    """Pooled tenants: the shard that holds their rows. ``None`` for the other tiers."""
+
+    overrides: DatabaseOverrides = NO_OVERRIDES
+    """Standard and enterprise tenants: deviations from the tier defaults."""
+
+    @property
+    def database_id(self) -> str:
+        """The runtime directory's key for the database holding this tenant's rows."""
+        if self.tier is Tier.POOLED:
+            if self.shard is None:
+                raise ValueError(f"pooled tenant {self.tenant_id!r} has no shard")
+            return pool_database_id(self.shard)
+        prefix = "std" if self.tier is Tier.STANDARD else "ent"
+        return f"{prefix}-{self.tenant_id}"
+
+
+def pool_database_id(shard: int) -> str:
+    """``pool-001`` for shard 1: sortable, and a valid RDS identifier."""
+    return f"pool-{shard:03d}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantCatalog:
+    """The validated catalog. Build it with :func:`parse_catalog` / :func:`load_catalog` (which check
+    every rule) or with :mod:`.shards` (which keeps them)."""
+
+    shard_capacity: int = MAX_SHARD_CAPACITY
+    shards: tuple[ShardSpec, ...] = ()
+    tenants: tuple[TenantSpec, ...] = ()
+    _by_id: Mapping[str, TenantSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {t.tenant_id: t for t in self.tenants})
+
+    def __len__(self) -> int:
+        return len(self.tenants)
+
+    def __iter__(self) -> Iterator[TenantSpec]:
+        return iter(self.tenants)
+
+    def __contains__(self, tenant_id: object) -> bool:
+        return tenant_id in self._by_id
+
+    def get(self, tenant_id: str) -> TenantSpec:
+        """The tenant with ``tenant_id``; ``KeyError`` when it is not in the catalog."""
+        return self._by_id[tenant_id]
+
+    def of_tier(self, tier: Tier) -> tuple[TenantSpec, ...]:
+        return tuple(t for t in self.tenants if t.tier is tier)
+
+    def shard_members(self, shard: int) -> tuple[TenantSpec, ...]:
+        return tuple(t for t in self.tenants if t.tier is Tier.POOLED and t.shard == shard)
+
+    def shard_occupancy(self) -> dict[int, int]:
+        """Tenants per declared shard (empty shards included, with 0)."""
+        counts = {s.shard: 0 for s in self.shards}
+        for tenant in self.tenants:
+            if tenant.tier is Tier.POOLED and tenant.shard is not None:
+                counts[tenant.shard] = counts.get(tenant.shard, 0) + 1
+        return counts
+
+    def shard(self, number: int) -> ShardSpec:
+        for spec in self.shards:
+            if spec.shard == number:
+                return spec
+        raise KeyError(number)
+
+    def with_tenants(
+        self, tenants: Sequence[TenantSpec], shards: Sequence[ShardSpec] | None = None
+    ) -> TenantCatalog:
+        """A copy with other tenants (and shards), validated like a parsed file."""
+        candidate = replace(
+            self, tenants=tuple(tenants), shards=tuple(self.shards if shards is None else shards)
+        )
+        validate_catalog(candidate, source="catalog")
+        return candidate
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+def load_catalog(path: str | Path) -> TenantCatalog:
+    """Read and validate the catalog file at ``path``."""
+    source = Path(path)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise PropValidationError(
+            f"tenant catalog {source.name!r}",
+            "file",
+            f"line {error.lineno} column {error.colno}",
+            f"valid JSON: {error.msg}",
+        ) from None
+    return parse_catalog(data, source=source.name)
+
+
+def parse_catalog(data: Any, *, source: str = "tenants.json") -> TenantCatalog:
+    """Turn the decoded JSON document into a :class:`TenantCatalog`, checking every rule."""
+    where = f"tenant catalog {source!r}"
+    _require_mapping(data, where, "document")
+    _refuse_unknown(data, {"version", "shard_capacity", "shards", "tenants"}, where)
+    version = data.get("version")
+    if version != CATALOG_FORMAT_VERSION:
+        raise PropValidationError(where, "version", version, f"allowed: {CATALOG_FORMAT_VERSION}")
+    capacity = data.get("shard_capacity", MAX_SHARD_CAPACITY)
+    _check_whole_number(capacity, where, "shard_capacity", 1, MAX_SHARD_CAPACITY)
+
+    raw_shards = data.get("shards", [])
+    _require_list(raw_shards, where, "shards")
+    shards = tuple(_parse_shard(raw, f"{where} shards[{index}]") for index, raw in enumerate(raw_shards))
+
+    raw_tenants = data.get("tenants")
+    _require_list(raw_tenants, where, "tenants")
+    tenants = tuple(_parse_tenant(raw, where, index) for index, raw in enumerate(raw_tenants))
+
+    catalog = TenantCatalog(shard_capacity=capacity, shards=shards, tenants=tenants)
+    validate_catalog(catalog, source=source)
+    return catalog
+
+
+def validate_catalog(catalog: TenantCatalog, *, source: str = "catalog") -> None:
+    """The rules that span entries: unique ids and shards, declared shards, shard capacity, and the
+    per-tier rules (again, so a catalog built in code is held to the same rules as a file)."""
+    where = f"tenant catalog {source!r}"
+    _check_whole_number(catalog.shard_capacity, where, "shard_capacity", 1, MAX_SHARD_CAPACITY)
+    declared: set[int] = set()
+    for spec in catalog.shards:
+        shard_where = f"{where} shard {spec.shard}"
+        _check_whole_number(spec.shard, shard_where, "shard", 1, None)
+        if spec.shard in declared:
+            raise PropValidationError(shard_where, "shard", spec.shard, "shard numbers must be unique")
+        declared.add(spec.shard)
+        _check_overrides(spec.overrides, shard_where, Tier.POOLED, is_shard=True)
+
+    seen: set[str] = set()
+    for tenant in catalog.tenants:
+        tenant_where = f"{where} tenant {tenant.tenant_id!r}"
+        check_tenant_id(tenant.tenant_id, where=f"{where} tenant", prop="id")
+        if tenant.tenant_id in seen:
+            raise PropValidationError(
+                tenant_where, "id", tenant.tenant_id, "tenant ids must be unique in the catalog"
+            )
+        seen.add(tenant.tenant_id)
+        _check_display_name(tenant.display_name, tenant_where)
+        if not isinstance(tenant.tier, Tier):
+            raise PropValidationError(tenant_where, "tier", tenant.tier, _TIER_RULE)
+        _check_tenant_shard(tenant, tenant_where, declared)
+        _check_overrides(tenant.overrides, tenant_where, tenant.tier, is_shard=False)
+
+    for shard, count in sorted(catalog.shard_occupancy().items()):
+        if count > catalog.shard_capacity:
+            members = ", ".join(t.tenant_id for t in catalog.shard_members(shard))
+            raise PropValidationError(
+                f"{where} shard {shard}",
+                "tenants",
+                f"{count} tenants ({members})",
+                f"allowed: at most shard_capacity={catalog.shard_capacity} pooled tenants per shard",
+            )
+
+
+_TIER_RULE = "allowed: " + ", ".join(repr(t.value) for t in Tier)
+
+
+def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
+    entry_where = f"{where} tenants[{index}]"
+    _require_mapping(raw, entry_where, "tenant")
+    raw_id = raw.get("id")
+    # Name the tenant in every later message once its id is known to be a slug.
+    tenant_where = f"{where} tenant {raw_id!r}" if is_tenant_id(raw_id) else entry_where
+    _refuse_unknown(raw, {"id", "name", "tier", "shard", "overrides"}, tenant_where)
+    tenant_id = check_tenant_id(raw_id, where=entry_where, prop="id")
+    raw_tier = raw.get("tier")
+    try:
+        tier = Tier(raw_tier)
+    except ValueError:
+        raise PropValidationError(tenant_where, "tier", raw_tier, _TIER_RULE) from None
+    display_name = raw.get("name")
+    _check_display_name(display_name, tenant_where)
+    shard = raw.get("shard")
+    if shard is not None:
+        _check_whole_number(shard, tenant_where, "shard", 1, None)
+    overrides = _parse_overrides(raw.get("overrides"), tenant_where)
+    return TenantSpec(
+        tenant_id=tenant_id, display_name=display_name, tier=tier, shard=shard, overrides=overrides
+    )
+
+
+def _parse_shard(raw: Any, where: str) -> ShardSpec:
+    _require_mapping(raw, where, "shard")
+    _refuse_unknown(raw, {"shard", "overrides"}, where)
+    number = raw.get("shard")
+    _check_whole_number(number, where, "shard", 1, None)
+    return ShardSpec(
+        shard=number, overrides=_parse_overrides(raw.get("overrides"), f"{where} (shard {number})")
+    )
+
+
+def _parse_overrides(raw: Any, where: str) -> DatabaseOverrides:
+    if raw is None:
+        return NO_OVERRIDES
+    _require_mapping(raw, where, "overrides")
+    _refuse_unknown(raw, set(NO_OVERRIDES.as_dict()), where, prefix="overrides.")
+    return DatabaseOverrides(
+        instance_class=raw.get("instance_class"),
+        allocated_storage_gib=raw.get("allocated_storage_gib"),
+        postgres_major_version=raw.get("postgres_major_version"),
+        readers=raw.get("readers"),
+    )
+
+
+# ------------------------------------------------------------------------------------------ the rules
+
+
+def _check_tenant_shard(tenant: TenantSpec, where: str, declared: set[int]) -> None:
+    if tenant.tier is not Tier.POOLED:
+        if tenant.shard is not None:
+            raise PropValidationError(
+                where,
+                "shard",
+                tenant.shard,
+                f"only pooled tenants have a shard; a {tenant.tier.value} tenant has its own database",
+            )
+        return
+    if tenant.shard is None:
+        raise PropValidationError(
+            where,
+            "shard",
+            None,
+            "a pooled tenant needs its shard recorded (a shard never changes once given); add tenants with "
+            "`python -m dbpatterns.runtime.tenancy.catalog_cli add`, which picks the lowest shard with room",
+        )
+    if tenant.shard not in declared:
+        shown = ", ".join(str(s) for s in sorted(declared)) or "none"
+        raise PropValidationError(
+            where, "shard", tenant.shard, f"allowed: a shard declared under 'shards' ({shown})"
+        )
+
+
+def _check_overrides(overrides: DatabaseOverrides, where: str, tier: Tier, *, is_shard: bool) -> None:
+    if tier is Tier.POOLED and not is_shard:
+        if not overrides.is_empty():
+            given = {k: v for k, v in overrides.as_dict().items() if v is not None}
+            first = next(iter(given))
+            raise PropValidationError(
+                where,
+                f"overrides.{first}",
+                given[first],
+                "pooled tenants share their shard's instance and take no overrides; size the shard "
+                "(shards[].overrides) or move the tenant to the standard tier",
+            )
+        return
+    aurora = tier is Tier.ENTERPRISE
+    if overrides.instance_class is not None:
+        _check_instance_class(overrides.instance_class, where, aurora=aurora)
+    if overrides.allocated_storage_gib is not None:
+        if aurora:
+            raise PropValidationError(
+                where,
+                "overrides.allocated_storage_gib",
+                overrides.allocated_storage_gib,
+                "not for enterprise tenants: Aurora storage grows automatically (up to 128 TiB)",
+            )
+        _check_whole_number(
+            overrides.allocated_storage_gib,
+            where,
+            "overrides.allocated_storage_gib",
+            MIN_STORAGE_GIB,
+            MAX_STORAGE_GIB,
+        )
+    if overrides.postgres_major_version is not None and (
+        isinstance(overrides.postgres_major_version, bool)
+        or overrides.postgres_major_version not in POSTGRES_MAJOR_VERSIONS
+    ):
+        raise PropValidationError(
+            where,
+            "overrides.postgres_major_version",
+            overrides.postgres_major_version,
+            "allowed: " + ", ".join(str(v) for v in POSTGRES_MAJOR_VERSIONS),
+        )
+    if overrides.readers is not None:
+        if not aurora:
+            what = "a pooled shard" if is_shard else "a standard tenant"
+            raise PropValidationError(
+                where,
+                "overrides.readers",
+                overrides.readers,
+                f"not for {what}: reporting readers come with the enterprise tier (Aurora reader endpoint)",
+            )
+        _check_whole_number(overrides.readers, where, "overrides.readers", 0, MAX_AURORA_READERS)
+
+
+def _check_instance_class(value: Any, where: str, *, aurora: bool) -> None:
+    prop = "overrides.instance_class"
+    if value == "db.serverless":
+        detail = (
+            "Aurora Serverless v2 needs a capacity range the catalog does not model yet (db.serverless is "
+            "not modelled); choose a provisioned class"
+            if aurora
+            else "db.serverless is an Aurora class; RDS needs e.g. 'db.m7g.large'"
+        )
+        raise PropValidationError(where, prop, value, detail)
+    match = _INSTANCE_CLASS.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise PropValidationError(where, prop, value, "allowed: a DB instance class such as 'db.m7g.large'")
+    family = match.group(1)
+    if aurora:
+        if value in _AURORA_BURSTABLE or _AURORA_FAMILIES.fullmatch(family):
+            return
+        raise PropValidationError(
+            where,
+            prop,
+            value,
+            "allowed for Aurora PostgreSQL: a memory-optimized class (db.r6g, db.r7g, db.r8g, db.x2g, ...) "
+            "or db.t3/db.t4g medium or large; Aurora has no db.m classes, and db.serverless is not modelled",
+        )
+
+
+def _check_display_name(value: Any, where: str) -> None:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_DISPLAY_NAME_LENGTH
+        or _CONTROL_CHARACTERS.search(value)
+    ):
+        raise PropValidationError(
+            where,
+            "name",
+            value,
+            f"allowed: 1-{MAX_DISPLAY_NAME_LENGTH} printable characters, not only spaces",
+        )
+
+
+def _check_whole_number(value: Any, where: str, prop: str, minimum: int, maximum: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PropValidationError(where, prop, value, "allowed: a whole number")
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = (
+            f"allowed: {minimum} to {maximum}" if maximum is not None else f"allowed: at least {minimum}"
+        )
+        raise PropValidationError(where, prop, value, allowed)
+
+
+def _require_mapping(value: Any, where: str, what: str) -> None:
+    if not isinstance(value, Mapping):
+        raise PropValidationError(where, what, value, "allowed: a JSON object")
+
+
+def _require_list(value: Any, where: str, prop: str) -> None:
+    if not isinstance(value, list):
+        raise PropValidationError(where, prop, value, "allowed: a JSON array")
+
+
+def _refuse_unknown(raw: Mapping[str, Any], known: set[str], where: str, *, prefix: str = "") -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PropValidationError(
+            where,
+            f"{prefix}{unknown[0]}",
+            raw[unknown[0]],
+            "unknown field; allowed: " + ", ".join(sorted(known)),
+        )
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def catalog_to_dict(catalog: TenantCatalog) -> dict[str, Any]:
+    """The JSON document for ``catalog`` (fields at their defaults are left out)."""
+    document: dict[str, Any] = {"version": CATALOG_FORMAT_VERSION}
+    if catalog.shard_capacity != MAX_SHARD_CAPACITY:
+        document["shard_capacity"] = catalog.shard_capacity
+    document["shards"] = [_shard_to_dict(s) for s in catalog.shards]
+    document["tenants"] = [_tenant_to_dict(t) for t in catalog.tenants]
+    return document
+
+
+def dump_catalog(catalog: TenantCatalog) -> str:
+    """Deterministic JSON text: one tenant per line, so a diff shows exactly who was added."""
+    document = catalog_to_dict(catalog)
+    lines = ["{", f'  "version": {document["version"]},']
+    if "shard_capacity" in document:
+        lines.append(f'  "shard_capacity": {document["shard_capacity"]},')
+    lines.append(_json_list("shards", document["shards"]) + ",")
+    lines.append(_json_list("tenants", document["tenants"]))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def save_catalog(catalog: TenantCatalog, path: str | Path) -> None:
+    Path(path).write_text(dump_catalog(catalog), encoding="utf-8")
+
+
+def _json_list(name: str, items: list[dict[str, Any]]) -> str:
+    if not items:
+        return f'  "{name}": []'
+    body = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in items)
+    return f'  "{name}": [\n{body}\n  ]'
+
+
+def _shard_to_dict(spec: ShardSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"shard": spec.shard}
+    if not spec.overrides.is_empty():
+        entry["overrides"] = _overrides_to_dict(spec.overrides)
+    return entry
+
+
+def _tenant_to_dict(tenant: TenantSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": tenant.tenant_id, "name": tenant.display_name, "tier": tenant.tier.value}
+    if tenant.shard is not None:
+        entry["shard"] = tenant.shard
+    if not tenant.overrides.is_empty():
+        entry["overrides"] = _overrides_to_dict(tenant.overrides)
+    return entry
+
+
+def _overrides_to_dict(overrides: DatabaseOverrides) -> dict[str, Any]:
+    return {k: v for k, v in overrides.as_dict().items() if v is not None}
