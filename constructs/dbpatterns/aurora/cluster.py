@@ -19,6 +19,12 @@ from constructs import Construct
 
 from dbpatterns.common.durations import check_duration
 from dbpatterns.common.encryption import create_key
+from dbpatterns.common.interfaces import (
+    check_interface_endpoint,
+    check_key,
+    check_subnet_selection,
+    check_vpc,
+)
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
@@ -435,6 +441,10 @@ def _validate(label: str, props: AuroraClusterProps) -> _Resolved:
     family, _ = check_engine(label, props.engine, aurora=True)
     check_instance(label, "profile", props.profile, DeploymentProfile)
     check_required(label, "vpc", props.vpc)
+    check_vpc(label, props.vpc)
+    check_subnet_selection(label, props.vpc_subnets)
+    check_key(label, props.encryption_key)
+    check_interface_endpoint(label, props.secrets_manager_endpoint, "secrets_manager_endpoint")
     check_instance(label, "global_database", props.global_database, bool)
     check_instance(label, "deletion_protection", props.deletion_protection, bool, optional=True)
     check_instance(label, "database_insights_mode", props.database_insights_mode, rds.DatabaseInsightsMode)

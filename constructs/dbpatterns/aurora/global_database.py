@@ -13,6 +13,7 @@ from constructs import Construct
 
 from dbpatterns.aurora.cluster import MAX_GLOBAL_SECONDARY_REGIONS, MAX_READERS, READER_IDS, AuroraCluster
 from dbpatterns.common.durations import whole
+from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
@@ -183,7 +184,9 @@ def _validate(name: str, scope: Construct, props: AuroraGlobalSecondaryProps) ->
     check_required(name, "primary", primary)
     check_instance(name, "primary", primary, AuroraCluster)
     check_required(name, "vpc", props.vpc)
-    check_required(name, "encryption_key", props.encryption_key)
+    check_vpc(name, props.vpc)
+    check_subnet_selection(name, props.vpc_subnets)
+    check_key(name, props.encryption_key, optional=False)
     check_instance(name, "profile", props.profile, DeploymentProfile, optional=True)
     check_instance(name, "deletion_protection", props.deletion_protection, bool, optional=True)
     check_int(name, "instances", props.instances, optional=True)

@@ -10,6 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from constructs import Construct
 
+from dbpatterns.common.interfaces import check_subnet_selection, check_vpc
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     check_instance,
@@ -76,6 +77,8 @@ class MemcachedCluster(Construct):
         label = construct_label(type(self), scope, construct_id)
         check_instance(label, "profile", props.profile, DeploymentProfile)
         check_required(label, "vpc", props.vpc)
+        check_vpc(label, props.vpc)
+        check_subnet_selection(label, props.vpc_subnets)
         profile = props.profile
         node_type = profile.pick(
             props.cache_node_type, production="cache.r7g.large", sandbox="cache.t4g.micro"

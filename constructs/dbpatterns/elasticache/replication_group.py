@@ -18,6 +18,7 @@ from constructs import Construct
 
 from dbpatterns.common.durations import check_duration, whole
 from dbpatterns.common.encryption import create_key
+from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
@@ -291,6 +292,9 @@ def _validate(
     retention: Duration,
 ) -> None:
     check_required(label, "vpc", props.vpc)
+    check_vpc(label, props.vpc)
+    check_subnet_selection(label, props.vpc_subnets)
+    check_key(label, props.encryption_key)
     check_description(label, "description", props.description)
     check_engine_version(label, props.engine.value, engine_version)
     check_node_type(label, "cache_node_type", node_type, engine=props.engine.value, version=engine_version)

@@ -11,6 +11,7 @@ from aws_cdk import aws_elasticache as elasticache
 from constructs import Construct
 
 from dbpatterns.common.durations import whole
+from dbpatterns.common.interfaces import check_subnet_selection, check_vpc
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
@@ -82,6 +83,8 @@ class CacheSecondaryReplicationGroup(Construct):
         check_instance(name, "global_datastore", global_datastore, CacheGlobalDatastore)
         check_instance(name, "profile", props.profile, DeploymentProfile)
         check_required(name, "vpc", props.vpc)
+        check_vpc(name, props.vpc)
+        check_subnet_selection(name, props.vpc_subnets)
         if props.description is not None:
             check_description(name, "description", props.description)
         primary = global_datastore.primary

@@ -15,9 +15,16 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
+from dbpatterns.common.interfaces import (
+    check_interface_endpoint,
+    check_key,
+    check_subnet_selection,
+    check_vpc,
+)
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
+    PropValidationError,
     check_instance,
     check_int,
     check_range,
@@ -304,6 +311,13 @@ class RdsInstance(Construct):
         or a stack of another region for a cross-region replica, which then needs its own ``vpc`` and an
         ``encryption_key`` of that region. ``vpc`` and ``vpc_subnets`` default to this instance's.
         """
+        if scope is not None and not isinstance(scope, Construct):
+            raise PropValidationError(
+                f"{self._label}.add_read_replica",
+                "scope",
+                scope,
+                "allowed: a Construct (a stack of the replica's region), or None (this instance's Replicas)",
+            )
         if scope is None:
             if self._replica_scope is None:
                 self._replica_scope = Construct(self, "Replicas")
@@ -388,6 +402,10 @@ def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.In
     family, _ = check_engine(label, props.engine, aurora=False)
     check_instance(label, "profile", props.profile, DeploymentProfile)
     check_required(label, "vpc", props.vpc)
+    check_vpc(label, props.vpc)
+    check_subnet_selection(label, props.vpc_subnets)
+    check_key(label, props.encryption_key)
+    check_interface_endpoint(label, props.secrets_manager_endpoint, "secrets_manager_endpoint")
     if props.instance_type is not None:
         check_instance_type(label, props.instance_type)
     production, sandbox = default_instance_types(family)

@@ -18,6 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct, Node
 
+from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
@@ -280,6 +281,9 @@ def _validate(label: str, scope: Construct, props: RdsReadReplicaProps) -> bool:
     check_required(label, "source", source)
     check_instance(label, "source", source, ReplicaSource)
     check_required(label, "vpc", props.vpc)
+    check_vpc(label, props.vpc)
+    check_subnet_selection(label, props.vpc_subnets)
+    check_key(label, props.encryption_key)
     check_instance(label, "profile", props.profile, DeploymentProfile, optional=True)
     if props.instance_type is not None:
         check_instance_type(label, props.instance_type)
