@@ -12,6 +12,7 @@ from constructs import Construct
 
 from dbpatterns.aurora.cluster import AuroraCluster, check_serverless_v2_capacity
 from dbpatterns.common.durations import whole
+from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_instance, check_required, construct_label
 from dbpatterns.rds.monitoring import interval_seconds, retain_cluster_logs
@@ -100,6 +101,13 @@ class AuroraClone(Construct):
         # Clone only once the source's instances are up (the source has a restorable time by then).
         self.cluster.node.add_dependency(source.cluster)
         acknowledge_default_port(self.cluster)
+        acknowledge(
+            self.cluster,
+            "CloudFormation-Validate::W3689",
+            "StorageEncrypted is set for cdk-nag AwsSolutions-RDS2 and to state the intent; CloudFormation "
+            "ignores it next to SourceDBClusterIdentifier because a clone inherits the encrypted source's "
+            "storage encryption, with the KmsKeyId given here.",
+        )
         if not deletion_protection:
             acknowledge_no_deletion_protection(self.cluster)
 
