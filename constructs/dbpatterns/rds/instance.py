@@ -163,7 +163,7 @@ class RdsInstance(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: RdsInstanceProps) -> None:
         label = construct_label(type(self), scope, construct_id)
-        family, instance_type = _validate(label, props)
+        family, instance_type, insights = _validate(label, props)
         super().__init__(scope, construct_id)
         profile = props.profile
         self._label = label
@@ -212,7 +212,6 @@ class RdsInstance(Construct):
             if props.monitoring_interval is not None
             else None
         )
-        insights = _insights(props, instance_type)
         multi_az = profile.pick(props.multi_az, production=True, sandbox=False)
         deletion_protection = profile.pick(props.deletion_protection, production=True, sandbox=False)
 
@@ -390,14 +389,9 @@ class RdsInstance(Construct):
         return self.instance.metric_write_iops(**metric_options(props))
 
 
-def _insights(props: RdsInstanceProps, instance_type: ec2.InstanceType) -> bool:
-    return (
-        supports_insights(instance_type) if props.performance_insights is None else props.performance_insights
-    )
-
-
-def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.InstanceType]:
-    """Check the props; returns the engine family and the instance class to use."""
+def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.InstanceType, bool]:
+    """Check the props; returns the engine family, the instance class and whether Performance Insights
+    is on."""
     check_required(label, "engine", props.engine)
     family, _ = check_engine(label, props.engine, aurora=False)
     check_instance(label, "profile", props.profile, DeploymentProfile)
@@ -479,4 +473,4 @@ def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.In
         "Database Insights needs it and would be dropped",
     )
     check_parameters(label, family, props.parameters)
-    return family, instance_type
+    return family, instance_type, insights
