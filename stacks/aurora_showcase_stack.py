@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
@@ -20,6 +21,7 @@ class AuroraShowcaseStack(ReferenceStack):
     """An isolated VPC with a Secrets Manager endpoint (for password rotation) and:
 
     - ``orders``: Aurora MySQL 8.0 Serverless v2, 0.5-128 ACU, backtrack, readers in production;
+      its reader endpoint is a stack output, as is the catalog's;
     - ``orders_staging``: a copy-on-write clone of it for staging and tests;
     - ``catalog``: Aurora PostgreSQL Serverless v2, primary of a global database whose secondary is
       :class:`~stacks.aurora_secondary_stack.AuroraSecondaryStack`.
@@ -69,4 +71,17 @@ class AuroraShowcaseStack(ReferenceStack):
                 default_database_name="catalog",
                 secrets_manager_endpoint=secrets_endpoint,
             ),
+        )
+        # Reporting and read-only traffic goes to the reader endpoints (load-balanced over the readers).
+        CfnOutput(
+            self,
+            "OrdersReaderEndpoint",
+            value=self.orders.reader_endpoint.hostname,
+            description="Reader endpoint of the orders cluster (reporting and read-only traffic)",
+        )
+        CfnOutput(
+            self,
+            "CatalogReaderEndpoint",
+            value=self.catalog.reader_endpoint.hostname,
+            description="Reader endpoint of the catalog cluster (reporting and read-only traffic)",
         )

@@ -45,4 +45,4 @@ class ElastiCacheSecondaryStack(ReferenceStack):
             description="Application readers of the regional cache copy",
             allow_all_outbound=False,
         )
-        self.sessions.grant_connect(self.readers)
+        self.sessions.connections.allow_default_port_from(self.readers, "Readers of the cache")

@@ -74,5 +74,5 @@ class ElastiCacheShowcaseStack(ReferenceStack):
             description="Application clients of the caches",
             allow_all_outbound=False,
         )
-        self.sessions.grant_connect(self.clients)
-        self.memcached.grant_connect(self.clients)
+        self.sessions.connections.allow_default_port_from(self.clients, "Clients of the cache")
+        self.memcached.connections.allow_default_port_from(self.clients, "Clients of the cache")

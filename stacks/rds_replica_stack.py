@@ -10,7 +10,6 @@ from dbpatterns.common.encryption import create_key
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.rds.instance import RdsInstance
-from dbpatterns.rds.read_replica import RdsReadReplica, RdsReadReplicaProps
 from stacks.base import ReferenceStack
 
 
@@ -32,10 +31,6 @@ class RdsReplicaStack(ReferenceStack):
         self.key = create_key(
             self, "ReplicaKey", description="Encrypts the cross-region RDS read replica", profile=profile
         )
-        self.replica = RdsReadReplica(
-            self,
-            "OrdersReplica",
-            RdsReadReplicaProps(
-                source=source, profile=profile, vpc=self.network.vpc, encryption_key=self.key
-            ),
+        self.replica = source.add_read_replica(
+            "OrdersReplica", scope=self, vpc=self.network.vpc, encryption_key=self.key
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
@@ -37,27 +37,35 @@ def _rejects(stack_vpc: tuple[Stack, ec2.Vpc], match: str, **overrides: Any) -> 
     assert scope.node.children == []
 
 
-def test_rejects_backtrack_on_postgresql(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+def test_rejects_backtrack_on_postgresql_naming_the_construct_path(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
     _rejects(
         vpc_stack,
-        r"AuroraCluster: invalid backtrack_window_hours=24; allowed: None for aurora-postgresql "
-        r"\(backtrack exists for Aurora MySQL only\)",
+        r"^AuroraCluster 'Unit/Scope/Db': invalid backtrack_window='Duration.hours\(24\)'; allowed: None for "
+        r"aurora-postgresql \(backtrack exists for Aurora MySQL only\)$",
         engine=POSTGRES,
-        backtrack_window_hours=24,
+        backtrack_window=Duration.hours(24),
     )
 
 
 def test_rejects_backtrack_on_a_global_cluster(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
     _rejects(
         vpc_stack,
-        r"invalid backtrack_window_hours=12; allowed: None with global_database=True",
-        backtrack_window_hours=12,
+        r"invalid backtrack_window='Duration.hours\(12\)'; allowed: None with global_database=True",
+        backtrack_window=Duration.hours(12),
         global_database=True,
     )
 
 
 def test_rejects_backtrack_over_72_hours(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
-    _rejects(vpc_stack, r"invalid backtrack_window_hours=73; allowed: 1 to 72", backtrack_window_hours=73)
+    _rejects(
+        vpc_stack,
+        r"invalid backtrack_window='Duration.hours\(73\)'; allowed: at most Duration.hours\(72\)",
+        backtrack_window=Duration.hours(73),
+    )
+
+
+def test_rejects_backtrack_given_in_hours_as_a_number(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"invalid backtrack_window=24; allowed: a Duration", backtrack_window=24)
 
 
 def test_rejects_serverless_min_capacity_above_max(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
@@ -97,11 +105,15 @@ def test_rejects_16_readers(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
 
 
 def test_rejects_backup_retention_of_zero_days(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
-    _rejects(vpc_stack, r"invalid backup_retention_days=0; allowed: 1 to 35", backup_retention_days=0)
+    _rejects(
+        vpc_stack,
+        r"invalid backup_retention='Duration.days\(0\)'; allowed: Duration.days\(1\) to Duration.days\(35\)",
+        backup_retention=Duration.days(0),
+    )
 
 
 def test_rejects_backup_retention_of_36_days(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
-    _rejects(vpc_stack, r"invalid backup_retention_days=36; allowed: 1 to 35", backup_retention_days=36)
+    _rejects(vpc_stack, r"invalid backup_retention='Duration.days\(36\)'", backup_retention=Duration.days(36))
 
 
 def test_rejects_overlapping_backup_and_maintenance_windows(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
@@ -132,7 +144,7 @@ def test_rejects_a_micro_instance(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
 def test_rejects_a_non_aurora_engine(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
     engine: Any = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_6)
     _rejects(
-        vpc_stack, r"invalid engine='postgres'; allowed: Aurora MySQL or Aurora PostgreSQL", engine=engine
+        vpc_stack, r"invalid engine='postgres'; allowed: an Aurora MySQL or Aurora PostgreSQL", engine=engine
     )
 
 
@@ -140,7 +152,9 @@ def test_rejects_a_clone_with_capacity_outside_the_engine_range(vpc_stack: tuple
     stack, vpc = vpc_stack
     source = AuroraCluster(stack, "Source", _props(vpc, engine=OLD_MYSQL))
     scope = Construct(stack, "Scope")
-    with pytest.raises(PropValidationError, match=r"AuroraClone: invalid serverless_v2_max_capacity=200"):
+    with pytest.raises(
+        PropValidationError, match=r"AuroraClone 'Unit/Scope/Clone': invalid serverless_v2_max_capacity=200"
+    ):
         AuroraClone(
             scope,
             "Clone",
@@ -261,5 +275,108 @@ def test_rejects_an_eleventh_secondary_region() -> None:
             scope,
             "Secondary",
             AuroraGlobalSecondaryProps(primary=primary, profile=primary.profile, vpc=vpc, encryption_key=key),
+        )
+    assert scope.node.children == []
+
+
+def test_rejects_serverless_capacity_with_a_provisioned_instance_class(
+    vpc_stack: tuple[Stack, ec2.Vpc],
+) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid serverless_v2_max_capacity=64; allowed: None with instance_type=r7g.large "
+        r"\(capacity applies to Serverless v2 only and would be dropped\)",
+        instance_type=ec2.InstanceType("r7g.large"),
+        serverless_v2_max_capacity=64,
+    )
+
+
+@pytest.mark.parametrize("capacity", ["16", True, float("nan")])
+def test_rejects_a_capacity_that_is_not_a_number(vpc_stack: tuple[Stack, ec2.Vpc], capacity: object) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid serverless_v2_max_capacity=.*; allowed: a number of ACU",
+        serverless_v2_max_capacity=capacity,
+    )
+
+
+@pytest.mark.parametrize("readers", [1.5, "2", False])
+def test_rejects_a_reader_count_that_is_not_an_int(vpc_stack: tuple[Stack, ec2.Vpc], readers: object) -> None:
+    _rejects(vpc_stack, r"invalid readers=.*; allowed: a whole number \(int\)", readers=readers)
+
+
+@pytest.mark.parametrize(
+    ("engine", "username", "reason"),
+    [
+        (MYSQL, "db_admin", "1-16 letters and digits"),
+        (POSTGRES, "admin", "not reserved by aurora-postgresql"),
+        (MYSQL, "rdsadmin", "not reserved by aurora-mysql"),
+    ],
+)
+def test_rejects_master_user_names_aurora_refuses(
+    vpc_stack: tuple[Stack, ec2.Vpc], engine: rds.IClusterEngine, username: str, reason: str
+) -> None:
+    _rejects(
+        vpc_stack,
+        rf"invalid master_username='{username}'; allowed: .*{reason}",
+        engine=engine,
+        master_username=username,
+    )
+
+
+def test_rejects_a_default_database_name_postgresql_reserves(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid default_database_name='template1'; allowed: a name that is not reserved",
+        engine=POSTGRES,
+        default_database_name="template1",
+    )
+
+
+def test_rejects_an_aurora_version_aws_cdk_lib_does_not_list(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid engine='aurora-postgresql 16.99'; allowed: a version listed in aws-cdk-lib's "
+        r"rds.AuroraPostgresEngineVersion",
+        engine=rds.DatabaseClusterEngine.aurora_postgres(
+            version=rds.AuroraPostgresEngineVersion.of("16.99", "16")
+        ),
+    )
+
+
+def test_rejects_an_unpinned_aurora_engine(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid engine='aurora-mysql without a version'; allowed: .* with a pinned version",
+        engine=rds.DatabaseClusterEngine.AURORA_MYSQL,
+    )
+
+
+def test_rejects_a_clone_with_backups_given_in_days_as_a_number(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    stack, vpc = vpc_stack
+    source = AuroraCluster(stack, "Source", _props(vpc))
+    scope = Construct(stack, "Scope")
+    with pytest.raises(PropValidationError, match=r"invalid backup_retention=1; allowed: a Duration"):
+        AuroraClone(scope, "Clone", AuroraCloneProps(source=source, backup_retention=1))  # type: ignore[arg-type]
+    assert scope.node.children == []
+
+
+def test_rejects_a_global_secondary_in_an_environment_agnostic_stack() -> None:
+    app = App()
+    primary_stack = Stack(app, "Primary")
+    primary = AuroraCluster(
+        primary_stack,
+        "Db",
+        _props(
+            ec2.Vpc(primary_stack, "Vpc", max_azs=2, nat_gateways=0), engine=POSTGRES, global_database=True
+        ),
+    )
+    stack = Stack(app, "Secondary")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    key = kms.Key(stack, "Key")
+    scope = Construct(stack, "Scope")
+    with pytest.raises(PropValidationError, match=r"invalid scope region=.*stacks with concrete regions"):
+        AuroraGlobalSecondary(
+            scope, "Secondary", AuroraGlobalSecondaryProps(primary=primary, vpc=vpc, encryption_key=key)
         )
     assert scope.node.children == []

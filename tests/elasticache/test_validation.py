@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -106,9 +106,19 @@ def test_rejects_snapshot_retention_outside_one_to_thirty_five_days(
     _, stack, vpc = primary_region
     scope = _empty_scope(stack)
     with pytest.raises(
-        PropValidationError, match=rf"invalid snapshot_retention_days={days}; allowed: 1 to 35"
+        PropValidationError,
+        match=rf"invalid snapshot_retention='Duration.days\({days}\)'; "
+        r"allowed: Duration.days\(1\) to Duration.days\(35\), in whole days",
     ):
-        CacheReplicationGroup(scope, "Cache", _group_props(vpc, snapshot_retention_days=days))
+        CacheReplicationGroup(scope, "Cache", _group_props(vpc, snapshot_retention=Duration.days(days)))
+    _assert_nothing_defined(scope)
+
+
+def test_rejects_snapshot_retention_in_part_days(primary_region: tuple[App, Stack, ec2.Vpc]) -> None:
+    _, stack, vpc = primary_region
+    scope = _empty_scope(stack)
+    with pytest.raises(PropValidationError, match=r"invalid snapshot_retention='Duration.hours\(12\)'"):
+        CacheReplicationGroup(scope, "Cache", _group_props(vpc, snapshot_retention=Duration.hours(12)))
     _assert_nothing_defined(scope)
 
 
@@ -128,7 +138,7 @@ def test_rejects_a_redis_version_without_encryption_in_transit(
     _, stack, vpc = primary_region
     scope = _empty_scope(stack)
     with pytest.raises(
-        PropValidationError, match=r"invalid engine_version='3.2.4'; allowed: REDIS_OSS 3.2.6"
+        PropValidationError, match=r"invalid engine_version='3.2.4'; allowed: Redis OSS 4.0.10, 5.0.6, "
     ):
         CacheReplicationGroup(
             scope, "Cache", _group_props(vpc, engine=CacheEngine.REDIS_OSS, engine_version="3.2.4")
@@ -208,12 +218,12 @@ def test_rejects_a_global_datastore_on_redis_older_than_5_0_6(
         stack,
         "OldPrimary",
         _group_props(
-            vpc, engine=CacheEngine.REDIS_OSS, engine_version="5.0.5", cache_node_type="cache.r5.large"
+            vpc, engine=CacheEngine.REDIS_OSS, engine_version="4.0.10", cache_node_type="cache.r5.large"
         ),
     )
     scope = _empty_scope(stack)
     with pytest.raises(
-        PropValidationError, match=r"invalid primary.engine_version='5.0.5'; allowed: REDIS_OSS 5.0.6"
+        PropValidationError, match=r"invalid primary.engine_version='4.0.10'; allowed: REDIS_OSS 5.0.6"
     ):
         CacheGlobalDatastore(
             scope, "Global", CacheGlobalDatastoreProps(primary=primary, secondary_regions=[])
@@ -295,7 +305,8 @@ def test_rejects_memcached_older_than_1_6_12_which_has_no_encryption_in_transit(
     _, stack, vpc = primary_region
     scope = _empty_scope(stack)
     with pytest.raises(
-        PropValidationError, match=r"invalid engine_version='1.6.6'; allowed: 1.6.12 or newer"
+        PropValidationError,
+        match=r"invalid engine_version='1.6.6'; allowed: Memcached 1.6.12, 1.6.17, 1.6.22",
     ):
         MemcachedCluster(
             scope, "Memcached", MemcachedClusterProps(profile=PRODUCTION, vpc=vpc, engine_version="1.6.6")
@@ -303,12 +314,127 @@ def test_rejects_memcached_older_than_1_6_12_which_has_no_encryption_in_transit(
     _assert_nothing_defined(scope)
 
 
-@pytest.mark.parametrize("nodes", [0, 41])
-def test_rejects_memcached_node_counts_outside_one_to_forty(
+@pytest.mark.parametrize("nodes", [0, 61])
+def test_rejects_memcached_node_counts_outside_one_to_sixty(
     primary_region: tuple[App, Stack, ec2.Vpc], nodes: int
 ) -> None:
     _, stack, vpc = primary_region
     scope = _empty_scope(stack)
-    with pytest.raises(PropValidationError, match=rf"invalid nodes={nodes}; allowed: 1 to 40"):
+    with pytest.raises(PropValidationError, match=rf"invalid nodes={nodes}; allowed: 1 to 60"):
         MemcachedCluster(scope, "Memcached", MemcachedClusterProps(profile=PRODUCTION, vpc=vpc, nodes=nodes))
+    _assert_nothing_defined(scope)
+
+
+# Node types, engine versions, descriptions, windows and types (CacheReplicationGroup)
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"cache_node_type": "cache.x9.large"},
+            r"invalid cache_node_type='cache.x9.large'; allowed: a current",
+        ),
+        ({"cache_node_type": "cache.r7g.huge"}, r"invalid cache_node_type='cache.r7g.huge'"),
+        (
+            {"cache_node_type": "cache.t2.micro"},
+            r"invalid cache_node_type='cache.t2.micro'; allowed: a current",
+        ),
+        ({"cache_node_type": "cache.r6gd.xlarge"}, r"r6gd nodes need DataTieringEnabled"),
+        (
+            {"engine": CacheEngine.REDIS_OSS, "engine_version": "6.0", "cache_node_type": "cache.m7g.large"},
+            r"invalid cache_node_type='cache.m7g.large'; allowed with Redis OSS 6.0: .*needs Redis OSS 6.2",
+        ),
+        (
+            {"engine": CacheEngine.REDIS_OSS, "engine_version": "7.1", "cache_node_type": "cache.m8g.large"},
+            r"invalid cache_node_type='cache.m8g.large'; allowed: a node type that runs Redis OSS",
+        ),
+        ({"cache_node_type": 7}, r"invalid cache_node_type=7"),
+        ({"engine_version": "7.3"}, r"invalid engine_version='7.3'; allowed: Valkey 7.2, 8.0, 8.1"),
+        ({"engine_version": 8.0}, r"invalid engine_version=8.0; allowed: Valkey"),
+        ({"engine": "valkey"}, r"invalid engine='valkey'; allowed: CacheEngine.VALKEY"),
+        ({"description": ""}, r"invalid description=''; allowed: a non-empty description"),
+        ({"description": "   "}, r"invalid description='   '; allowed: a non-empty description"),
+        ({"description": "Sessions <prod>"}, r"invalid description='Sessions <prod>'; allowed: at most 200"),
+        ({"replicas": 1.0}, r"invalid replicas=1.0; allowed: a whole number"),
+        ({"port": "6380"}, r"invalid port='6380'; allowed: a whole number"),
+        ({"automatic_failover": 1}, r"invalid automatic_failover=1; allowed: a bool"),
+        ({"snapshot_retention": 7}, r"invalid snapshot_retention=7; allowed: a Duration"),
+        ({"snapshot_window": "03:00-03:30"}, r"invalid snapshot_window='03:00-03:30'; .*at least 60 minutes"),
+        (
+            {"maintenance_window": "Sun:05:00-Sun:06:00"},
+            r"invalid maintenance_window='Sun:05:00-Sun:06:00'; .*lower case",
+        ),
+        (
+            {"maintenance_window": "sun:05:00-sun:05:45"},
+            r"invalid maintenance_window='sun:05:00-sun:05:45'; allowed: a window of at least 60 minutes",
+        ),
+        (
+            {"snapshot_window": "04:30-05:30", "maintenance_window": "sun:05:00-sun:06:00"},
+            r"invalid snapshot_window/maintenance_window='04:30-05:30 / sun:05:00-sun:06:00'; "
+            r"allowed: windows that do not overlap",
+        ),
+    ],
+)
+def test_rejects_replication_group_props_aws_would_refuse(
+    primary_region: tuple[App, Stack, ec2.Vpc], overrides: dict[str, Any], message: str
+) -> None:
+    _, stack, vpc = primary_region
+    scope = _empty_scope(stack)
+    with pytest.raises(PropValidationError, match=message):
+        CacheReplicationGroup(scope, "Cache", _group_props(vpc, **overrides))
+    _assert_nothing_defined(scope)
+
+
+def test_errors_name_the_construct_path(primary_region: tuple[App, Stack, ec2.Vpc]) -> None:
+    _, stack, vpc = primary_region
+    scope = _empty_scope(stack)
+    with pytest.raises(PropValidationError, match=rf"^CacheReplicationGroup '{scope.node.path}/Sessions': "):
+        CacheReplicationGroup(scope, "Sessions", _group_props(vpc, replicas=9))
+    _assert_nothing_defined(scope)
+
+
+def test_rejects_secondary_regions_given_as_one_string(primary_region: tuple[App, Stack, ec2.Vpc]) -> None:
+    _, stack, vpc = primary_region
+    primary = CacheReplicationGroup(
+        stack, "StringRegionsPrimary", _group_props(vpc, cache_node_type="cache.r7g.large")
+    )
+    scope = _empty_scope(stack)
+    with pytest.raises(PropValidationError, match=r"invalid secondary_regions='eu-west-1'; allowed: a list"):
+        CacheGlobalDatastore(
+            scope, "Global", CacheGlobalDatastoreProps(primary=primary, secondary_regions="eu-west-1")
+        )
+    _assert_nothing_defined(scope)
+
+
+def test_rejects_an_empty_global_datastore_description(primary_region: tuple[App, Stack, ec2.Vpc]) -> None:
+    _, stack, vpc = primary_region
+    primary = CacheReplicationGroup(
+        stack, "DescribedPrimary", _group_props(vpc, cache_node_type="cache.r7g.large")
+    )
+    scope = _empty_scope(stack)
+    with pytest.raises(PropValidationError, match=r"invalid description=''; allowed: a non-empty"):
+        CacheGlobalDatastore(
+            scope, "Global", CacheGlobalDatastoreProps(primary=primary, secondary_regions=[], description="")
+        )
+    _assert_nothing_defined(scope)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"cache_node_type": "cache.r6gd.xlarge"},
+            r"invalid cache_node_type='cache.r6gd.xlarge'; allowed: a node",
+        ),
+        ({"maintenance_window": "sun:05:00-sun:05:30"}, r"at least 60 minutes"),
+        ({"port": 11211}, r"invalid port=11211; allowed: any port but 11211"),
+        ({"nodes": 2.0}, r"invalid nodes=2.0; allowed: a whole number"),
+    ],
+)
+def test_rejects_memcached_props_aws_would_refuse(
+    primary_region: tuple[App, Stack, ec2.Vpc], overrides: dict[str, Any], message: str
+) -> None:
+    _, stack, vpc = primary_region
+    scope = _empty_scope(stack)
+    with pytest.raises(PropValidationError, match=message):
+        MemcachedCluster(scope, "Memcached", MemcachedClusterProps(profile=PRODUCTION, vpc=vpc, **overrides))
     _assert_nothing_defined(scope)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
@@ -23,7 +23,7 @@ SQLSERVER = rds.DatabaseInstanceEngine.sql_server_ee(version=rds.SqlServerEngine
 MYSQL = rds.DatabaseInstanceEngine.mysql(version=rds.MysqlEngineVersion.VER_8_4_6)
 
 
-def _props(vpc: ec2.IVpc, **overrides: Any) -> RdsInstanceProps:
+def _props(vpc: ec2.IVpc | None, **overrides: Any) -> RdsInstanceProps:
     values: dict[str, Any] = {"engine": POSTGRES, "profile": DeploymentProfile.PRODUCTION, "vpc": vpc}
     values.update(overrides)
     return RdsInstanceProps(**values)
@@ -32,19 +32,37 @@ def _props(vpc: ec2.IVpc, **overrides: Any) -> RdsInstanceProps:
 def _rejects(stack_vpc: tuple[Stack, ec2.Vpc], match: str, **overrides: Any) -> None:
     stack, vpc = stack_vpc
     scope = Construct(stack, "Scope")
+    values: dict[str, Any] = {"vpc": vpc, **overrides}
     with pytest.raises(PropValidationError, match=match):
-        RdsInstance(scope, "Db", _props(vpc, **overrides))
+        RdsInstance(scope, "Db", _props(**values))
     assert scope.node.children == []
 
 
-def test_rejects_backup_retention_of_zero_days(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+def test_rejects_backup_retention_of_zero_days_naming_the_construct_path(
+    vpc_stack: tuple[Stack, ec2.Vpc],
+) -> None:
     _rejects(
-        vpc_stack, r"RdsInstance: invalid backup_retention_days=0; allowed: 1 to 35", backup_retention_days=0
+        vpc_stack,
+        r"^RdsInstance 'Unit/Scope/Db': invalid backup_retention='Duration.days\(0\)'; "
+        r"allowed: Duration.days\(1\) to Duration.days\(35\), in whole days$",
+        backup_retention=Duration.days(0),
     )
 
 
 def test_rejects_backup_retention_of_36_days(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
-    _rejects(vpc_stack, r"invalid backup_retention_days=36; allowed: 1 to 35", backup_retention_days=36)
+    _rejects(vpc_stack, r"invalid backup_retention='Duration.days\(36\)'", backup_retention=Duration.days(36))
+
+
+def test_rejects_backup_retention_that_is_not_whole_days(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid backup_retention='Duration.hours\(36\)'; allowed: a whole number of days",
+        backup_retention=Duration.hours(36),
+    )
+
+
+def test_rejects_backup_retention_given_as_a_number(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"invalid backup_retention=7; allowed: a Duration", backup_retention=7)
 
 
 def test_rejects_16_read_replicas_for_postgresql(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
@@ -136,7 +154,11 @@ def test_rejects_performance_insights_on_a_micro_class(vpc_stack: tuple[Stack, e
 
 
 def test_rejects_an_unsupported_monitoring_interval(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
-    _rejects(vpc_stack, r"invalid monitoring_interval_seconds=45", monitoring_interval_seconds=45)
+    _rejects(
+        vpc_stack,
+        r"invalid monitoring_interval='Duration.seconds\(45\)'; allowed: Duration.seconds\(1\), .*or None",
+        monitoring_interval=Duration.seconds(45),
+    )
 
 
 def test_rejects_an_aurora_engine(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
@@ -187,12 +209,14 @@ def test_rejects_backups_on_a_postgresql_replica(vpc_stack: tuple[Stack, ec2.Vpc
     source = RdsInstance(stack, "Source", _props(vpc))
     scope = Construct(stack, "Scope")
     with pytest.raises(
-        PropValidationError, match=r"invalid backup_retention_days=7; allowed: None for postgres"
+        PropValidationError,
+        match=r"RdsReadReplica 'Unit/Scope/Replica': invalid backup_retention='Duration.days\(7\)'; "
+        r"allowed: None for postgres",
     ):
         RdsReadReplica(
             scope,
             "Replica",
-            RdsReadReplicaProps(source=source, profile=source.profile, vpc=vpc, backup_retention_days=7),
+            RdsReadReplicaProps(source=source, vpc=vpc, backup_retention=Duration.days(7)),
         )
     assert scope.node.children == []
 
@@ -207,3 +231,191 @@ def test_accepts_a_cross_region_replica_with_a_key_of_its_region() -> None:
     )
     assert replica.cross_region
     assert primary.read_replica_count == 1
+
+
+def test_rejects_a_secret_rotation_shorter_than_four_hours(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid secret_rotation='Duration.hours\(2\)'; allowed: Duration.hours\(4\) to "
+        r"Duration.days\(1000\), in whole hours",
+        secret_rotation=Duration.hours(2),
+    )
+
+
+def test_rejects_a_secret_rotation_in_part_hours(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid secret_rotation='Duration.minutes\(390\)'; allowed: a whole number of hours",
+        secret_rotation=Duration.minutes(390),
+    )
+
+
+def test_rejects_a_monitoring_interval_given_as_seconds(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"invalid monitoring_interval=60; allowed: a Duration", monitoring_interval=60)
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("1admin", "starting with a letter"),
+        ("db-admin", "letters, digits and underscores"),
+        ("a" * 17, "1-16"),
+        ("rdsadmin", "not reserved by postgres"),
+        ("admin", "not reserved by postgres"),
+        ("user", "not reserved by postgres"),
+        ("pg_admin", "not reserved by postgres"),
+    ],
+)
+def test_rejects_master_user_names_rds_refuses(
+    vpc_stack: tuple[Stack, ec2.Vpc], username: str, reason: str
+) -> None:
+    _rejects(
+        vpc_stack, rf"invalid master_username='{username}'; allowed: .*{reason}", master_username=username
+    )
+
+
+def test_accepts_admin_as_the_mysql_master_user(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    stack, vpc = vpc_stack
+    db = RdsInstance(stack, "Db", _props(vpc, engine=MYSQL, master_username="admin"))
+    assert db.secret is not None
+
+
+@pytest.mark.parametrize(
+    ("engine", "database_name", "reason"),
+    [
+        (POSTGRES, "postgres", "not reserved by postgres and not one of its built-in databases"),
+        (POSTGRES, "1orders", "1-63 letters, digits and underscores, starting with a letter"),
+        (POSTGRES, "o" * 64, "1-63"),
+        (MYSQL, "mysql", "not reserved by mysql"),
+        (MYSQL, "orders-db", "1-64 letters"),
+        (ORACLE, "ORDERSDB1", "1-8 letters and digits"),
+        (SQLSERVER, "orders", "None for SQL Server"),
+    ],
+)
+def test_rejects_database_names_rds_refuses(
+    vpc_stack: tuple[Stack, ec2.Vpc], engine: Any, database_name: str, reason: str
+) -> None:
+    _rejects(
+        vpc_stack,
+        rf"invalid database_name='{database_name}'; allowed: .*{reason}",
+        engine=engine,
+        database_name=database_name,
+        license_model=rds.LicenseModel.LICENSE_INCLUDED if engine is SQLSERVER else None,
+    )
+
+
+def test_rejects_an_engine_given_as_a_string(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack, r"invalid engine='postgres'; allowed: a MySQL, MariaDB, PostgreSQL", engine="postgres"
+    )
+
+
+def test_rejects_an_engine_without_a_pinned_version(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid engine='postgres without a version'; allowed: .* with a pinned version",
+        engine=rds.DatabaseInstanceEngine.POSTGRES,
+    )
+
+
+def test_rejects_a_version_aws_cdk_lib_does_not_list(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid engine='postgres 17.99'; allowed: a version listed in aws-cdk-lib's "
+        r"rds.PostgresEngineVersion",
+        engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of("17.99", "17")),
+    )
+
+
+@pytest.mark.parametrize("count", [1.0, "1", True])
+def test_rejects_a_read_replica_count_that_is_not_an_int(
+    vpc_stack: tuple[Stack, ec2.Vpc], count: Any
+) -> None:
+    _rejects(vpc_stack, r"invalid read_replicas=.*; allowed: a whole number \(int\)", read_replicas=count)
+
+
+def test_rejects_allocated_storage_as_a_float(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack, r"invalid allocated_storage_gib=20.5; allowed: a whole number", allocated_storage_gib=20.5
+    )
+
+
+def test_rejects_provisioned_iops_storage_it_cannot_configure(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid storage_type=.*allowed: rds.StorageType.GP3 or GP2",
+        storage_type=rds.StorageType.IO2,
+    )
+
+
+def test_rejects_a_storage_type_given_as_a_string(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"invalid storage_type='gp3'; allowed: a StorageType", storage_type="gp3")
+
+
+@pytest.mark.parametrize("name", ["db.t4g.micro", "q9.large", "m7g.huge"])
+def test_rejects_an_instance_class_aws_cdk_lib_does_not_know(
+    vpc_stack: tuple[Stack, ec2.Vpc], name: str
+) -> None:
+    _rejects(
+        vpc_stack,
+        rf"invalid instance_type='{name}'; allowed: an instance class and size of aws-cdk-lib's",
+        instance_type=ec2.InstanceType(name),
+    )
+
+
+def test_rejects_an_instance_class_given_as_a_string(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid instance_type='m7g.large'; allowed: an ec2.InstanceType",
+        instance_type="m7g.large",
+    )
+
+
+def test_rejects_advanced_database_insights_that_would_be_dropped(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid database_insights_mode='ADVANCED'; allowed: STANDARD when Performance Insights is off",
+        performance_insights=False,
+        database_insights_mode=rds.DatabaseInsightsMode.ADVANCED,
+    )
+
+
+def test_rejects_a_profile_given_as_a_string(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"invalid profile='production'; allowed: a DeploymentProfile", profile="production")
+
+
+def test_rejects_a_missing_vpc(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"invalid vpc=None; required", vpc=None)
+
+
+def test_rejects_a_parameter_value_that_is_not_a_string(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(
+        vpc_stack,
+        r"invalid parameters=.*allowed: a mapping of parameter names to string values",
+        parameters={"log_min_duration_statement": 500},
+    )
+
+
+def test_rejects_a_replica_without_a_vpc_in_another_region() -> None:
+    primary, replica_stack, _ = _cross_region_pair()
+    key = kms.Key(replica_stack, "Key", enable_key_rotation=True)
+    scope = Construct(replica_stack, "Scope")
+    with pytest.raises(
+        PropValidationError, match=r"RdsReadReplica 'Replica/Scope/Replica': invalid vpc=None"
+    ):
+        primary.add_read_replica("Replica", scope=scope, encryption_key=key)
+    assert scope.node.children == []
+
+
+def test_rejects_a_replica_in_a_stack_whose_region_is_unknown() -> None:
+    app = App()
+    primary_stack = Stack(app, "Primary", env=AppConfig().env())
+    primary = RdsInstance(
+        primary_stack, "Db", _props(ec2.Vpc(primary_stack, "Vpc", max_azs=2, nat_gateways=0))
+    )
+    agnostic = Stack(app, "Agnostic")
+    vpc = ec2.Vpc(agnostic, "Vpc", max_azs=2, nat_gateways=0)
+    scope = Construct(agnostic, "Scope")
+    with pytest.raises(PropValidationError, match=r"invalid scope=.*two stacks with concrete regions"):
+        primary.add_read_replica("Replica", scope=scope, vpc=vpc, encryption_key=kms.Key(agnostic, "Key"))
+    assert scope.node.children == []

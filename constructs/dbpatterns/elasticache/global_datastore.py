@@ -10,13 +10,15 @@ from aws_cdk import Names, RemovalPolicy
 from aws_cdk import aws_elasticache as elasticache
 from constructs import Construct
 
-from dbpatterns.common.validation import PropValidationError, check_unique, is_unresolved, require
-from dbpatterns.elasticache.replication_group import (
-    CacheEngine,
-    CacheReplicationGroup,
-    check_node_type,
-    version_tuple,
+from dbpatterns.common.validation import (
+    PropValidationError,
+    check_unique,
+    construct_label,
+    is_unresolved,
+    require,
 )
+from dbpatterns.elasticache.replication_group import CacheEngine, CacheReplicationGroup, check_description
+from dbpatterns.elasticache.supported import version_tuple
 
 #: A global datastore replicates to at most two secondary regions.
 MAX_SECONDARY_REGIONS = 2
@@ -38,16 +40,16 @@ _SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 class CacheGlobalDatastoreProps:
     """Props of :class:`CacheGlobalDatastore`."""
 
-    #: The primary replication group (Valkey or Redis OSS, an m/r/c7gn node type of size large or more).
     primary: CacheReplicationGroup
-    #: Regions of the secondary replication groups that will join (at most two, not the primary's).
-    #: Each secondary is a ``CacheSecondaryReplicationGroup`` in a stack of its own in that region.
+    """The primary replication group (Valkey or Redis OSS, an m/r/c7gn node type of size large or more)."""
     secondary_regions: Sequence[str]
-    #: What the global datastore is for - the primary's description by default.
+    """Regions of the secondary replication groups that will join (at most two, not the primary's).
+    Each secondary is a ``CacheSecondaryReplicationGroup`` in a stack of its own in that region."""
     description: str | None = None
-    #: Suffix of the global datastore ID (AWS prefixes it with a region-specific string) - derived
-    #: from the construct path by default.
+    """What the global datastore is for - the primary's description by default."""
     id_suffix: str | None = None
+    """Suffix of the global datastore ID (AWS prefixes it with a region-specific string) - derived
+    from the construct path by default."""
 
 
 class CacheGlobalDatastore(Construct):
@@ -61,7 +63,7 @@ class CacheGlobalDatastore(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: CacheGlobalDatastoreProps) -> None:
-        _validate(type(self).__name__, props)
+        _validate(construct_label(type(self), scope, construct_id), props)
         super().__init__(scope, construct_id)
         self.primary = props.primary
         self.secondary_regions: tuple[str, ...] = tuple(props.secondary_regions)
@@ -99,9 +101,7 @@ def _validate(name: str, props: CacheGlobalDatastoreProps) -> None:
         "allowed: a CacheReplicationGroup running Valkey or Redis OSS (Memcached has no replication, "
         "so it cannot be a global datastore)",
     )
-    family, size = check_node_type(name, "primary.cache_node_type", primary.cache_node_type).group(
-        "family", "size"
-    )
+    family, _, size = primary.cache_node_type.removeprefix("cache.").partition(".")
     require(
         family in GLOBAL_NODE_FAMILIES and size not in SMALL_NODE_SIZES,
         name,
@@ -118,6 +118,16 @@ def _validate(name: str, props: CacheGlobalDatastoreProps) -> None:
         primary.engine_version,
         f"allowed: {primary.engine.name} {'.'.join(map(str, minimum))} or newer for a global datastore",
     )
+    if props.description is not None:
+        check_description(name, "description", props.description)
+    if (
+        not isinstance(props.secondary_regions, Sequence)
+        or isinstance(props.secondary_regions, str)
+        or not all(isinstance(region, str) for region in props.secondary_regions)
+    ):
+        raise PropValidationError(
+            name, "secondary_regions", props.secondary_regions, "allowed: a list of region names"
+        )
     regions = list(props.secondary_regions)
     if len(regions) > MAX_SECONDARY_REGIONS:
         raise PropValidationError(
@@ -136,7 +146,7 @@ def _validate(name: str, props: CacheGlobalDatastoreProps) -> None:
     )
     if props.id_suffix is not None:
         require(
-            bool(_SUFFIX.match(props.id_suffix)),
+            isinstance(props.id_suffix, str) and bool(_SUFFIX.match(props.id_suffix)),
             name,
             "id_suffix",
             props.id_suffix,

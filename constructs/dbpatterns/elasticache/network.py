@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from constructs import Construct
@@ -21,6 +22,7 @@ class CacheNetworkProps:
     vpc_subnets: ec2.SubnetSelection | None = None
 
 
+@jsii.implements(ec2.IConnectable)
 class CacheNetwork(Construct):
     """A cache subnet group in private subnets and a security group that admits nobody until granted.
 
@@ -44,6 +46,11 @@ class CacheNetwork(Construct):
             description=f"{description}: admits only the peers granted access",
             allow_all_outbound=False,
         )
-        self.connections = ec2.Connections(
+        self._connections = ec2.Connections(
             security_groups=[self.security_group], default_port=ec2.Port.tcp(port)
         )
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """Network access to the cache (the security group, the cache port)."""
+        return self._connections

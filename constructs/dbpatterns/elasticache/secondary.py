@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Stack
+import jsii
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from constructs import Construct
 
+from dbpatterns.common.durations import whole
+from dbpatterns.common.interfaces import check_subnet_selection, check_vpc
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import check_range, is_unresolved, require
+from dbpatterns.common.validation import (
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+    is_unresolved,
+    require,
+)
 from dbpatterns.elasticache.global_datastore import CacheGlobalDatastore
 from dbpatterns.elasticache.network import CacheNetwork, CacheNetworkProps
 from dbpatterns.elasticache.replication_group import (
     MAX_REPLICAS,
-    MAX_SNAPSHOT_RETENTION_DAYS,
     MIN_REPLICAS,
-    MIN_SNAPSHOT_RETENTION_DAYS,
+    check_description,
+    check_snapshot_retention,
     slow_log_delivery,
 )
 
@@ -34,23 +45,24 @@ _INHERITED = (
 class CacheSecondaryReplicationGroupProps:
     """Props of :class:`CacheSecondaryReplicationGroup`."""
 
-    #: The global datastore to join (defined in the primary region's stack).
     global_datastore: CacheGlobalDatastore
-    #: Sandbox or production: replicas, snapshot retention and removal follow it.
+    """The global datastore to join (defined in the primary region's stack)."""
     profile: DeploymentProfile
-    #: A VPC in this secondary's region.
+    """Sandbox or production: replicas, snapshot retention and removal follow it."""
     vpc: ec2.IVpc
-    #: Subnets of the subnet group - the VPC's private isolated subnets by default.
+    """A VPC in this secondary's region."""
     vpc_subnets: ec2.SubnetSelection | None = None
-    #: Read replicas (0-5; at least 1 when the primary fails over automatically, which secondaries
-    #: inherit) - 2 in production, 1 in a sandbox by default.
+    """Subnets of the subnet group - the VPC's private isolated subnets by default."""
     replicas: int | None = None
-    #: Days of daily snapshots to keep (1-35) - 7 in production, 1 in a sandbox by default.
-    snapshot_retention_days: int | None = None
-    #: What this copy is for - "Secondary of <global datastore description>" by default.
+    """Read replicas (0-5; at least 1 when the primary fails over automatically, which secondaries
+    inherit) - 2 in production, 1 in a sandbox by default."""
+    snapshot_retention: Duration | None = None
+    """Daily snapshots to keep, 1-35 whole days - 7 days in production, 1 day in a sandbox by default."""
     description: str | None = None
+    """What this copy is for - "Secondary of <global datastore description>" by default."""
 
 
+@jsii.implements(ec2.IConnectable)
 class CacheSecondaryReplicationGroup(Construct):
     """A ``CfnReplicationGroup`` in its own region that joins a global datastore as a secondary.
 
@@ -58,22 +70,31 @@ class CacheSecondaryReplicationGroup(Construct):
     version, node type, encryption (in transit and at rest with the primary's settings), AUTH,
     Multi-AZ and automatic failover. It has its own subnet group and security group in its region.
     Deploy it after the primary stack, one region at a time. Exposes ``resource``,
-    ``security_group``, ``subnet_group``, ``connections``, ``slow_log`` and the endpoint attributes.
+    ``security_group``, ``subnet_group``, ``connections`` (``ec2.IConnectable``: allow readers of this
+    region with ``connections.allow_default_port_from``), ``slow_log`` and the endpoint attributes.
     """
 
     def __init__(
         self, scope: Construct, construct_id: str, props: CacheSecondaryReplicationGroupProps
     ) -> None:
-        name = type(self).__name__
+        name = construct_label(type(self), scope, construct_id)
         global_datastore = props.global_datastore
+        check_required(name, "global_datastore", global_datastore)
+        check_instance(name, "global_datastore", global_datastore, CacheGlobalDatastore)
+        check_instance(name, "profile", props.profile, DeploymentProfile)
+        check_required(name, "vpc", props.vpc)
+        check_vpc(name, props.vpc)
+        check_subnet_selection(name, props.vpc_subnets)
+        if props.description is not None:
+            check_description(name, "description", props.description)
         primary = global_datastore.primary
-        replicas = props.replicas if props.replicas is not None else (2 if props.profile.is_production else 1)
-        retention = (
-            props.snapshot_retention_days
-            if props.snapshot_retention_days is not None
-            else (7 if props.profile.is_production else 1)
+        profile = props.profile
+        replicas = profile.pick(props.replicas, production=2, sandbox=1)
+        retention = profile.pick(
+            props.snapshot_retention, production=Duration.days(7), sandbox=Duration.days(1)
         )
         region = Stack.of(scope).region
+        check_int(name, "replicas", replicas)
         check_range(name, "replicas", replicas, minimum=MIN_REPLICAS, maximum=MAX_REPLICAS)
         require(
             not primary.automatic_failover or replicas >= 1,
@@ -83,13 +104,7 @@ class CacheSecondaryReplicationGroup(Construct):
             "allowed: at least 1 (the secondary inherits the primary's automatic failover, which "
             "needs a replica to promote)",
         )
-        check_range(
-            name,
-            "snapshot_retention_days",
-            retention,
-            minimum=MIN_SNAPSHOT_RETENTION_DAYS,
-            maximum=MAX_SNAPSHOT_RETENTION_DAYS,
-        )
+        check_snapshot_retention(name, retention)
         require(
             not is_unresolved(region),
             name,
@@ -127,7 +142,7 @@ class CacheSecondaryReplicationGroup(Construct):
         )
         self.subnet_group = network.subnet_group
         self.security_group = network.security_group
-        self.connections = network.connections
+        self._connections = network.connections
         self.slow_log = create_log_group(self, "SlowLog", profile=props.profile)
 
         self.resource = elasticache.CfnReplicationGroup(
@@ -139,7 +154,7 @@ class CacheSecondaryReplicationGroup(Construct):
             port=primary.port,
             cache_subnet_group_name=self.subnet_group.ref,
             security_group_ids=[self.security_group.security_group_id],
-            snapshot_retention_limit=retention,
+            snapshot_retention_limit=whole(retention, "days"),
             log_delivery_configurations=slow_log_delivery(self.slow_log),
         )
         self.resource.apply_removal_policy(props.profile.snapshot_removal_policy)
@@ -154,6 +169,7 @@ class CacheSecondaryReplicationGroup(Construct):
         ):
             acknowledge(self.resource, finding, _INHERITED.format(setting=setting))
 
-    def grant_connect(self, peer: ec2.IConnectable, description: str = "Readers of the cache") -> None:
-        """Let ``peer`` open connections to the cache port in this region."""
-        self.connections.allow_default_port_from(peer, description)
+    @property
+    def connections(self) -> ec2.Connections:
+        """Network access to this region's copy (its security group, the cache port)."""
+        return self._connections

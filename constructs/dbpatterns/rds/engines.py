@@ -8,10 +8,14 @@ so the constructs themselves stay engine-agnostic.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from aws_cdk import aws_rds as rds
+
+from dbpatterns.common.validation import PropValidationError, is_unresolved
 
 
 class EngineFamily(enum.Enum):
@@ -98,6 +102,17 @@ class EngineFamily(enum.Enum):
         """Logs exported to CloudWatch Logs (``EnableCloudwatchLogsExports``)."""
         return _LOG_EXPORTS[self]
 
+    @property
+    def default_port(self) -> int:
+        """The engine's standard port (the constructs keep it; see ``acknowledge_default_port``)."""
+        if self.is_mysql_compatible:
+            return 3306
+        return {EngineFamily.ORACLE: 1521, EngineFamily.SQLSERVER: 1433}.get(self, 5432)
+
+    def known_versions(self) -> frozenset[str]:
+        """Every full version aws-cdk-lib's version class for this family lists (its ``VER_*`` members)."""
+        return _known_versions(self)
+
 
 _LOG_EXPORTS: Mapping[EngineFamily, tuple[str, ...]] = MappingProxyType(
     {
@@ -122,3 +137,73 @@ ORACLE_NETWORK_ENCRYPTION = rds.OptionConfiguration(
         "SQLNET.CRYPTO_CHECKSUM_TYPES_SERVER": "SHA256",
     },
 )
+
+
+#: aws-cdk-lib's version class of each family and the attribute holding a member's full version.
+_VERSION_CLASSES: Mapping[EngineFamily, tuple[Any, str]] = MappingProxyType(
+    {
+        EngineFamily.POSTGRES: (rds.PostgresEngineVersion, "postgres_full_version"),
+        EngineFamily.MYSQL: (rds.MysqlEngineVersion, "mysql_full_version"),
+        EngineFamily.MARIADB: (rds.MariaDbEngineVersion, "mariadb_full_version"),
+        EngineFamily.ORACLE: (rds.OracleEngineVersion, "oracle_full_version"),
+        EngineFamily.SQLSERVER: (rds.SqlServerEngineVersion, "sql_server_full_version"),
+        EngineFamily.AURORA_MYSQL: (rds.AuroraMysqlEngineVersion, "aurora_mysql_full_version"),
+        EngineFamily.AURORA_POSTGRES: (rds.AuroraPostgresEngineVersion, "aurora_postgres_full_version"),
+    }
+)
+
+
+@functools.cache
+def _known_versions(family: EngineFamily) -> frozenset[str]:
+    version_class, attribute = _VERSION_CLASSES[family]
+    return frozenset(
+        str(getattr(getattr(version_class, name), attribute))
+        for name in dir(version_class)
+        if name.startswith("VER_")
+    )
+
+
+def check_engine(
+    construct: str, engine: object, *, aurora: bool, prop: str = "engine"
+) -> tuple[EngineFamily, str]:
+    """The family and full version of ``engine``, or a :class:`PropValidationError` saying what to pass.
+
+    Refuses strings (``"postgres"``), an instance engine where a cluster engine is needed and back, an
+    engine without a pinned version (the constructs' parameter groups need its major version, and an
+    unpinned engine lets CloudFormation pick a different version on every new deployment) and a
+    version aws-cdk-lib does not list in its version class (a typo, or a version this aws-cdk-lib
+    predates: upgrade aws-cdk-lib to use it).
+    """
+    kind = (
+        "an Aurora MySQL or Aurora PostgreSQL engine (rds.DatabaseClusterEngine.aurora_mysql/aurora_postgres)"
+        if aurora
+        else "a MySQL, MariaDB, PostgreSQL, Oracle or SQL Server engine (rds.DatabaseInstanceEngine)"
+    )
+    engine_type = getattr(engine, "engine_type", None)
+    if not isinstance(engine_type, str):
+        raise PropValidationError(construct, prop, engine, f"allowed: {kind}")
+    try:
+        family = EngineFamily.of(engine)  # type: ignore[arg-type]
+    except ValueError:
+        family = None
+    if family is None or family.is_aurora != aurora:
+        raise PropValidationError(construct, prop, engine_type, f"allowed: {kind}")
+    version = getattr(engine, "engine_version", None)
+    if version is None or version.full_version is None:
+        raise PropValidationError(
+            construct,
+            prop,
+            f"{engine_type} without a version",
+            f"allowed: {kind} with a pinned version, "
+            f"e.g. version={_VERSION_CLASSES[family][0].__name__}.VER_...",
+        )
+    full_version = str(version.full_version)
+    if not is_unresolved(full_version) and full_version not in family.known_versions():
+        raise PropValidationError(
+            construct,
+            prop,
+            f"{engine_type} {full_version}",
+            f"allowed: a version listed in aws-cdk-lib's rds.{_VERSION_CLASSES[family][0].__name__} "
+            "(a newer one needs a newer aws-cdk-lib)",
+        )
+    return family, full_version

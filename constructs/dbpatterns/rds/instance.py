@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration, PhysicalName, RemovalPolicy
+import jsii
+from aws_cdk import Duration, PhysicalName
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -14,26 +15,56 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
+from dbpatterns.common.interfaces import (
+    check_interface_endpoint,
+    check_key,
+    check_subnet_selection,
+    check_vpc,
+)
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import PropValidationError, check_one_of, check_range, require
-from dbpatterns.rds.engines import ORACLE_NETWORK_ENCRYPTION, EngineFamily
+from dbpatterns.common.validation import (
+    PropValidationError,
+    check_instance,
+    check_int,
+    check_range,
+    check_required,
+    construct_label,
+    require,
+)
+from dbpatterns.common.windows import DEFAULT_BACKUP_WINDOW, DEFAULT_MAINTENANCE_WINDOW, check_windows
+from dbpatterns.rds.engines import ORACLE_NETWORK_ENCRYPTION, EngineFamily, check_engine
 from dbpatterns.rds.monitoring import (
-    MONITORING_INTERVALS,
+    DEFAULT_MONITORING_INTERVAL,
     acknowledge_log_retention_provider,
+    check_monitoring_interval,
     enhanced_monitoring_role,
     insights_retention,
     supports_insights,
 )
-from dbpatterns.rds.windows import DEFAULT_BACKUP_WINDOW, DEFAULT_MAINTENANCE_WINDOW, check_windows
+from dbpatterns.rds.names import check_database_name, check_master_username
+from dbpatterns.rds.read_replica import RdsReadReplica, RdsReadReplicaProps
+from dbpatterns.rds.shared import (
+    DEFAULT_BACKUP_RETENTION,
+    DEFAULT_ROTATION,
+    acknowledge_default_port,
+    acknowledge_no_deletion_protection,
+    check_backup_retention,
+    check_instance_type,
+    check_parameters,
+    check_secret_rotation,
+    engine_parameter_group,
+    isolated_subnets,
+    metric_options,
+)
 
-#: Automated backup retention RDS accepts when backups are on (0 would turn backups and PITR off).
-MIN_BACKUP_RETENTION_DAYS, MAX_BACKUP_RETENTION_DAYS = 1, 35
-#: General-purpose and provisioned-IOPS storage limits, in GiB.
+#: General-purpose SSD storage limits, in GiB.
 MIN_ALLOCATED_STORAGE_GIB, MAX_STORAGE_GIB = 20, 65_536
-#: Secrets Manager accepts rotation every 4 hours to 1000 days; we allow whole days.
-MIN_ROTATION_DAYS, MAX_ROTATION_DAYS = 1, 1000
-#: Construct IDs of same-region replicas, in order (one literal per replica; at most 15 per source).
+#: Storage types this construct configures completely: provisioned-IOPS storage (io1/io2) needs an
+#: IOPS setting it does not expose, and magnetic storage is previous generation.
+STORAGE_TYPES = (rds.StorageType.GP3, rds.StorageType.GP2)
+#: Construct IDs of same-region replicas made from ``read_replicas``, in order (one literal per
+#: replica; at most 15 per source).
 REPLICA_IDS = (
     *("Replica1", "Replica2", "Replica3", "Replica4", "Replica5", "Replica6", "Replica7", "Replica8"),
     *("Replica9", "Replica10", "Replica11", "Replica12", "Replica13", "Replica14", "Replica15"),
@@ -42,104 +73,118 @@ REPLICA_IDS = (
 _COMMERCIAL = (EngineFamily.ORACLE, EngineFamily.SQLSERVER)
 
 
-def default_instance_type(family: EngineFamily, profile: DeploymentProfile) -> ec2.InstanceType:
-    """Graviton for the open-source engines; x86 for Oracle and SQL Server (no Graviton builds)."""
+def default_instance_types(family: EngineFamily) -> tuple[ec2.InstanceType, ec2.InstanceType]:
+    """(production, sandbox) classes: Graviton for the open-source engines; x86 for Oracle and SQL
+    Server (no Graviton builds)."""
     if family in _COMMERCIAL:
-        size = ec2.InstanceSize.LARGE if profile.is_production else ec2.InstanceSize.SMALL
-        klass = ec2.InstanceClass.M6I if profile.is_production else ec2.InstanceClass.T3
-        return ec2.InstanceType.of(klass, size)
-    if profile.is_production:
-        return ec2.InstanceType.of(ec2.InstanceClass.M7G, ec2.InstanceSize.LARGE)
-    return ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO)
+        return (
+            ec2.InstanceType.of(ec2.InstanceClass.M6I, ec2.InstanceSize.LARGE),
+            ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL),
+        )
+    return (
+        ec2.InstanceType.of(ec2.InstanceClass.M7G, ec2.InstanceSize.LARGE),
+        ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class RdsInstanceProps:
     """Props of :class:`RdsInstance`."""
 
-    #: Engine and version, e.g. ``rds.DatabaseInstanceEngine.postgres(version=...)``.
     engine: rds.IInstanceEngine
-    #: Sandbox or production: size, Multi-AZ, deletion protection and removal follow it.
+    """Engine and pinned version, e.g. ``rds.DatabaseInstanceEngine.postgres(version=...)``."""
     profile: DeploymentProfile
-    #: VPC to place the instance in (use ``IsolatedNetwork(...).vpc``).
+    """Sandbox or production: size, Multi-AZ, deletion protection and removal follow it."""
     vpc: ec2.IVpc
-    #: Subnets in ``vpc`` - the private isolated subnets by default.
+    """VPC to place the instance in (use ``IsolatedNetwork(...).vpc``)."""
     vpc_subnets: ec2.SubnetSelection | None = None
-    #: Instance class - m7g.large in production, t4g.micro in a sandbox (m6i.large / t3.small for
-    #: Oracle and SQL Server) by default.
+    """Subnets in ``vpc`` - the private isolated subnets by default."""
     instance_type: ec2.InstanceType | None = None
-    #: Multi-AZ standby (synchronous replication, automatic failover) - on in production by default.
+    """Instance class - m7g.large in production, t4g.micro in a sandbox (m6i.large / t3.small for
+    Oracle and SQL Server) by default."""
     multi_az: bool | None = None
-    #: Initial storage in GiB (20-65536) - 20 by default.
+    """Multi-AZ standby (synchronous replication, automatic failover) - on in production by default."""
     allocated_storage_gib: int = MIN_ALLOCATED_STORAGE_GIB
-    #: Storage autoscaling ceiling in GiB (above ``allocated_storage_gib``) - 100 by default.
+    """Initial storage in GiB (20-65536) - 20 by default."""
     max_allocated_storage_gib: int = 100
-    #: Storage type - gp3 by default.
+    """Storage autoscaling ceiling in GiB (above ``allocated_storage_gib``) - 100 by default."""
     storage_type: rds.StorageType = rds.StorageType.GP3
-    #: Days of automated backups and point-in-time restore (1-35) - 7 by default.
-    backup_retention_days: int = 7
-    #: Daily backup window, ``hh24:mi-hh24:mi`` UTC - ``03:00-04:00`` by default.
+    """Storage type, gp3 or gp2 - gp3 by default."""
+    backup_retention: Duration = DEFAULT_BACKUP_RETENTION
+    """Automated backups and point-in-time restore, 1-35 whole days - 7 days by default."""
     preferred_backup_window: str = DEFAULT_BACKUP_WINDOW
-    #: Weekly maintenance window, ``ddd:hh24:mi-ddd:hh24:mi`` UTC, not overlapping the backup window -
-    #: ``Sun:04:30-Sun:05:30`` by default.
+    """Daily backup window, ``hh24:mi-hh24:mi`` UTC, at least 30 minutes - ``03:00-04:00`` by default."""
     preferred_maintenance_window: str = DEFAULT_MAINTENANCE_WINDOW
-    #: Deletion protection - on in production, off in a sandbox by default.
+    """Weekly maintenance window, ``ddd:hh24:mi-ddd:hh24:mi`` UTC, at least 30 minutes, not overlapping
+    the backup window - ``Sun:04:30-Sun:05:30`` by default."""
     deletion_protection: bool | None = None
-    #: KMS key for storage, the master secret and Performance Insights - a new key with rotation by default.
+    """Deletion protection - on in production, off in a sandbox by default."""
     encryption_key: kms.IKey | None = None
-    #: IAM database authentication - on by default for MySQL, MariaDB and PostgreSQL (Oracle and SQL
-    #: Server do not support it).
+    """KMS key for storage, the master secret and Performance Insights - a new key with rotation by
+    default."""
     iam_authentication: bool | None = None
-    #: Master user name, stored with a generated password in Secrets Manager - ``dbadmin`` by default.
+    """IAM database authentication - on by default for MySQL, MariaDB and PostgreSQL (Oracle and SQL
+    Server do not support it)."""
     master_username: str = "dbadmin"
-    #: Days between master password rotations (1-1000) - 30 by default.
-    secret_rotation_days: int = 30
-    #: The VPC's Secrets Manager interface endpoint the rotation function calls - the regional
-    #: public endpoint by default (reachable only with one in the VPC or a NAT).
+    """Master user name (1-16 letters, digits or underscores, starting with a letter, not reserved by
+    the engine), stored with a generated password in Secrets Manager - ``dbadmin`` by default."""
+    secret_rotation: Duration = DEFAULT_ROTATION
+    """Time between master password rotations, 4 hours to 1000 days in whole hours - 30 days by default."""
     secrets_manager_endpoint: ec2.IInterfaceVpcEndpoint | None = None
-    #: Performance Insights - on whenever the instance class supports it (not t2/t3/t4g micro/small).
+    """The VPC's Secrets Manager interface endpoint the rotation function calls - the regional public
+    endpoint by default (reachable only with one in the VPC or a NAT)."""
     performance_insights: bool | None = None
-    #: Database Insights mode - standard (7 days of Performance Insights, free) by default.
+    """Performance Insights - on whenever the instance class supports it (not t2/t3/t4g micro/small)."""
     database_insights_mode: rds.DatabaseInsightsMode = rds.DatabaseInsightsMode.STANDARD
-    #: Enhanced monitoring interval in seconds (0, 1, 5, 10, 15, 30, 60) - 60 by default.
-    monitoring_interval_seconds: int = 60
-    #: Extra parameter-group settings - none by default. The TLS setting cannot be weakened here.
+    """Database Insights mode (needs Performance Insights) - standard (7 days, free) by default."""
+    monitoring_interval: Duration | None = DEFAULT_MONITORING_INTERVAL
+    """Enhanced monitoring interval (1, 5, 10, 15, 30 or 60 seconds; ``None`` turns it off) - 60 seconds."""
     parameters: Mapping[str, str] = field(default_factory=dict)
-    #: Read replicas in the same region (up to 15, or 5 for Oracle and SQL Server, including replicas
-    #: added later with :class:`~dbpatterns.rds.read_replica.RdsReadReplica`) - none by default.
+    """Extra parameter-group settings - none by default. The TLS setting cannot be weakened here."""
     read_replicas: int = 0
-    #: Name of a database to create - none by default.
+    """Read replicas in the same region (up to 15, or 5 for Oracle and SQL Server, including replicas
+    added later with :meth:`RdsInstance.add_read_replica`) - none by default."""
     database_name: str | None = None
-    #: License model (Oracle, SQL Server) - the engine's default by default.
+    """Name of a database to create (not for SQL Server) - none by default."""
     license_model: rds.LicenseModel | None = None
+    """License model (Oracle, SQL Server) - the engine's default by default."""
 
 
+@jsii.implements(ec2.IConnectable)
 class RdsInstance(Construct):
     """An encrypted, TLS-only, backed-up RDS instance in private subnets with rotated credentials.
 
     Exposes ``instance``, ``encryption_key``, ``secret``, ``security_group``, ``parameter_group``,
-    ``monitoring_role``, ``replicas`` (same-region :class:`RdsReadReplica` s) and ``connections``;
-    ``grant_connect`` (IAM auth) and ``grant_secret_read``; ``metric_*`` helpers.
+    ``monitoring_role`` and ``replicas``. Network access goes through ``connections``
+    (``ec2.IConnectable``, default port the engine's: ``db.connections.allow_default_port_from(app)``);
+    ``grant_connect`` (IAM ``rds-db:connect``) and ``grant_secret_read`` grant IAM permissions only.
+    ``add_read_replica`` creates read replicas; ``metric_*`` wrap the L2's metrics.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: RdsInstanceProps) -> None:
-        family = _validate(props)
+        label = construct_label(type(self), scope, construct_id)
+        family, instance_type, insights = _validate(label, props)
         super().__init__(scope, construct_id)
         profile = props.profile
+        self._label = label
         self.engine = props.engine
         self.family = family
         self.profile = profile
-        self.backup_retention_days = props.backup_retention_days
+        self.vpc = props.vpc
+        self.vpc_subnets = props.vpc_subnets
+        self.backup_retention = props.backup_retention
+        self.monitoring_interval = props.monitoring_interval
         self.storage_type = props.storage_type
         self.max_allocated_storage_gib = props.max_allocated_storage_gib
-        self.instance_type = props.instance_type or default_instance_type(family, profile)
+        self.instance_type = instance_type
         self.iam_authentication = (
             family.supports_iam_authentication
             if props.iam_authentication is None
             else props.iam_authentication
         )
         self.read_replica_count = 0
-        self.replicas: list[Construct] = []
+        self.replicas: list[RdsReadReplica] = []
+        self._replica_scope: Construct | None = None
 
         self.encryption_key: kms.IKey = props.encryption_key or create_key(
             self, "Key", description=f"Encrypts the RDS instance {self.node.path}", profile=profile
@@ -163,11 +208,12 @@ class RdsInstance(Construct):
             else None
         )
         self.monitoring_role = (
-            enhanced_monitoring_role(self, "MonitoringRole") if props.monitoring_interval_seconds else None
+            enhanced_monitoring_role(self, "MonitoringRole")
+            if props.monitoring_interval is not None
+            else None
         )
-        insights = _insights(props, self.instance_type)
-        multi_az = profile.is_production if props.multi_az is None else props.multi_az
-        deletion_protection = _deletion_protection(props.deletion_protection, profile)
+        multi_az = profile.pick(props.multi_az, production=True, sandbox=False)
+        deletion_protection = profile.pick(props.deletion_protection, production=True, sandbox=False)
 
         self.instance = rds.DatabaseInstance(
             self,
@@ -176,10 +222,10 @@ class RdsInstance(Construct):
             # A name is generated only if a cross-region replica references this instance (its ARN
             # must then be known in the other region); otherwise CloudFormation names it.
             instance_identifier=PhysicalName.GENERATE_IF_NEEDED,
-            instance_type=self.instance_type,
+            instance_type=instance_type,
             license_model=props.license_model,
             vpc=props.vpc,
-            vpc_subnets=props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            vpc_subnets=isolated_subnets(props.vpc_subnets),
             security_groups=[self.security_group],
             publicly_accessible=False,
             multi_az=multi_az,
@@ -194,7 +240,7 @@ class RdsInstance(Construct):
             option_group=self.option_group,
             ca_certificate=rds.CaCertificate.RDS_CA_RSA2048_G1,
             iam_authentication=self.iam_authentication or None,
-            backup_retention=Duration.days(props.backup_retention_days),
+            backup_retention=props.backup_retention,
             preferred_backup_window=props.preferred_backup_window,
             preferred_maintenance_window=props.preferred_maintenance_window,
             copy_tags_to_snapshot=True,
@@ -204,9 +250,7 @@ class RdsInstance(Construct):
             auto_minor_version_upgrade=True,
             cloudwatch_logs_exports=list(family.log_exports),
             cloudwatch_logs_retention=profile.log_retention,
-            monitoring_interval=Duration.seconds(props.monitoring_interval_seconds)
-            if props.monitoring_interval_seconds
-            else None,
+            monitoring_interval=props.monitoring_interval,
             monitoring_role=self.monitoring_role,
             enable_performance_insights=insights,
             database_insights_mode=props.database_insights_mode if insights else None,
@@ -215,7 +259,7 @@ class RdsInstance(Construct):
             else None,
             performance_insight_encryption_key=self.encryption_key if insights else None,
         )
-        self.connections = self.instance.connections
+        self._connections = self.instance.connections
         acknowledge_default_port(self.instance)
         acknowledge_log_retention_provider(self)
         if not deletion_protection:
@@ -229,43 +273,83 @@ class RdsInstance(Construct):
             )
 
         self.rotation = self.instance.add_rotation_single_user(
-            automatically_after=Duration.days(props.secret_rotation_days),
-            vpc_subnets=props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            automatically_after=props.secret_rotation,
+            vpc_subnets=isolated_subnets(props.vpc_subnets),
             endpoint=props.secrets_manager_endpoint,
         )
 
-        if props.read_replicas:
-            # Imported here: read_replica imports this module for its type hints.
-            from dbpatterns.rds.read_replica import RdsReadReplica, RdsReadReplicaProps
+        for replica_id in REPLICA_IDS[: props.read_replicas]:
+            self.add_read_replica(replica_id, monitoring_interval=props.monitoring_interval)
 
-            replicas = Construct(self, "Replicas")
-            for replica_id in REPLICA_IDS[: props.read_replicas]:
-                RdsReadReplica(
-                    replicas,
-                    replica_id,
-                    RdsReadReplicaProps(
-                        source=self,
-                        profile=profile,
-                        vpc=props.vpc,
-                        vpc_subnets=props.vpc_subnets,
-                        monitoring_interval_seconds=props.monitoring_interval_seconds,
-                    ),
-                )
+    @property
+    def connections(self) -> ec2.Connections:
+        """Network access to the instance (its security group, the engine's port)."""
+        return self._connections
 
     @property
     def max_read_replicas(self) -> int:
         return self.family.max_read_replicas
 
-    def _register_replica(self, replica: Construct) -> None:
-        """Called by :class:`RdsReadReplica` once it is defined."""
+    def add_read_replica(
+        self,
+        construct_id: str,
+        *,
+        scope: Construct | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        encryption_key: kms.IKey | None = None,
+        instance_type: ec2.InstanceType | None = None,
+        multi_az: bool = False,
+        backup_retention: Duration | None = None,
+        deletion_protection: bool | None = None,
+        monitoring_interval: Duration | None = DEFAULT_MONITORING_INTERVAL,
+    ) -> RdsReadReplica:
+        """A read replica of this instance (see :class:`~dbpatterns.rds.read_replica.RdsReadReplicaProps`).
+
+        ``scope`` is where the replica is defined: this instance's ``Replicas`` by default (same stack),
+        or a stack of another region for a cross-region replica, which then needs its own ``vpc`` and an
+        ``encryption_key`` of that region. ``vpc`` and ``vpc_subnets`` default to this instance's.
+        """
+        if scope is not None and not isinstance(scope, Construct):
+            raise PropValidationError(
+                f"{self._label}.add_read_replica",
+                "scope",
+                scope,
+                "allowed: a Construct (a stack of the replica's region), or None (this instance's Replicas)",
+            )
+        if scope is None:
+            if self._replica_scope is None:
+                self._replica_scope = Construct(self, "Replicas")
+            scope = self._replica_scope
+            vpc = vpc or self.vpc
+            vpc_subnets = vpc_subnets or self.vpc_subnets
+        return RdsReadReplica(
+            scope,
+            construct_id,
+            RdsReadReplicaProps(
+                source=self,
+                profile=self.profile,
+                vpc=vpc,  # type: ignore[arg-type]  # None is refused by RdsReadReplica with a clear error
+                vpc_subnets=vpc_subnets,
+                encryption_key=encryption_key,
+                instance_type=instance_type,
+                multi_az=multi_az,
+                backup_retention=backup_retention,
+                deletion_protection=deletion_protection,
+                monitoring_interval=monitoring_interval,
+            ),
+        )
+
+    def register_replica(self, replica: Construct) -> None:
+        """Called by :class:`RdsReadReplica` once it is defined (counts towards the replica limit)."""
         self.read_replica_count += 1
-        self.replicas.append(replica)
+        self.replicas.append(replica)  # type: ignore[arg-type]
 
     def grant_connect(self, grantee: iam.IGrantable, db_user: str) -> iam.Grant:
-        """``rds-db:connect`` as ``db_user`` (IAM database authentication)."""
+        """``rds-db:connect`` as ``db_user`` (IAM database authentication); IAM only, not the network."""
         require(
             self.iam_authentication,
-            type(self).__name__,
+            self._label,
             "iam_authentication",
             self.iam_authentication,
             "grant_connect needs IAM database authentication turned on",
@@ -276,151 +360,117 @@ class RdsInstance(Construct):
         """Read the master credentials (and decrypt them with the instance's key)."""
         return self.secret.grant_read(grantee)
 
-    def metric_cpu_utilization(self) -> cloudwatch.Metric:
-        return self.instance.metric_cpu_utilization()
+    def metric(self, metric_name: str, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """Any ``AWS/RDS`` metric of the instance, by its CloudWatch name."""
+        return self.instance.metric(metric_name, **metric_options(props))
 
-    def metric_free_storage_space(self) -> cloudwatch.Metric:
-        return self.instance.metric_free_storage_space()
+    def metric_cpu_utilization(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``CPUUtilization`` (percent)."""
+        return self.instance.metric_cpu_utilization(**metric_options(props))
 
-    def metric_database_connections(self) -> cloudwatch.Metric:
-        return self.instance.metric_database_connections()
+    def metric_database_connections(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``DatabaseConnections``."""
+        return self.instance.metric_database_connections(**metric_options(props))
+
+    def metric_free_storage_space(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``FreeStorageSpace`` (bytes)."""
+        return self.instance.metric_free_storage_space(**metric_options(props))
+
+    def metric_freeable_memory(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``FreeableMemory`` (bytes)."""
+        return self.instance.metric_freeable_memory(**metric_options(props))
+
+    def metric_read_iops(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``ReadIOPS``."""
+        return self.instance.metric_read_iops(**metric_options(props))
+
+    def metric_write_iops(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
+        """``WriteIOPS``."""
+        return self.instance.metric_write_iops(**metric_options(props))
 
 
-def engine_parameter_group(
-    scope: Construct,
-    construct_id: str,
-    engine: rds.IInstanceEngine | rds.IClusterEngine,
-    extra: Mapping[str, str],
-) -> rds.ParameterGroup:
-    """A parameter group that refuses unencrypted connections and turns on useful logging."""
-    family = EngineFamily.of(engine)
-    return rds.ParameterGroup(
-        scope,
-        construct_id,
-        engine=engine,
-        description=f"{engine.engine_type}: TLS required, slow-query and connection logging",
-        parameters={**family.logging_parameters, **extra, **family.tls_parameters},
-        removal_policy=RemovalPolicy.DESTROY,
+def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.InstanceType, bool]:
+    """Check the props; returns the engine family, the instance class and whether Performance Insights
+    is on."""
+    check_required(label, "engine", props.engine)
+    family, _ = check_engine(label, props.engine, aurora=False)
+    check_instance(label, "profile", props.profile, DeploymentProfile)
+    check_required(label, "vpc", props.vpc)
+    check_vpc(label, props.vpc)
+    check_subnet_selection(label, props.vpc_subnets)
+    check_key(label, props.encryption_key)
+    check_interface_endpoint(label, props.secrets_manager_endpoint, "secrets_manager_endpoint")
+    if props.instance_type is not None:
+        check_instance_type(label, props.instance_type)
+    production, sandbox = default_instance_types(family)
+    instance_type = props.profile.pick(props.instance_type, production=production, sandbox=sandbox)
+    for prop in ("multi_az", "deletion_protection", "iam_authentication", "performance_insights"):
+        check_instance(label, prop, getattr(props, prop), bool, optional=True)
+    check_instance(label, "storage_type", props.storage_type, rds.StorageType)
+    require(
+        props.storage_type in STORAGE_TYPES,
+        label,
+        "storage_type",
+        props.storage_type,
+        "allowed: rds.StorageType.GP3 or GP2 (io1/io2 need an IOPS setting this construct does not "
+        "expose; magnetic storage is previous generation)",
     )
-
-
-def acknowledge_default_port(construct: Construct) -> None:
-    acknowledge(
-        construct,
-        "AwsSolutions-RDS11",
-        "The engine's standard port is kept so drivers and tools work unchanged; the database sits in "
-        "isolated subnets and its security group admits only granted peers, which is the real control.",
-    )
-
-
-def acknowledge_no_deletion_protection(construct: Construct) -> None:
-    acknowledge(
-        construct,
-        "AwsSolutions-RDS10",
-        "Deletion protection is off on purpose (sandbox profile or deletion_protection=False) so the "
-        "sandbox can be torn down; the production profile turns it on.",
-    )
-
-
-def check_tls_not_weakened(
-    name: str, family: EngineFamily, parameters: Mapping[str, str], prop: str = "parameters"
-) -> None:
-    for key, value in parameters.items():
-        if key in family.tls_parameters and value != family.tls_parameters[key]:
-            raise PropValidationError(
-                name,
-                f"{prop}[{key!r}]",
-                value,
-                f"allowed: {family.tls_parameters[key]!r} only (TLS is always required)",
-            )
-
-
-def check_backup_retention(name: str, days: int, prop: str = "backup_retention_days") -> None:
-    if not isinstance(days, int) or isinstance(days, bool):
-        raise PropValidationError(name, prop, days, "allowed: whole days")
-    check_range(name, prop, days, minimum=MIN_BACKUP_RETENTION_DAYS, maximum=MAX_BACKUP_RETENTION_DAYS)
-
-
-def family_of(name: str, engine: rds.IInstanceEngine | rds.IClusterEngine, *, aurora: bool) -> EngineFamily:
-    try:
-        family = EngineFamily.of(engine)
-    except ValueError:
-        family = None
-    if family is None or family.is_aurora != aurora:
-        allowed = (
-            "allowed: Aurora MySQL or Aurora PostgreSQL "
-            "(rds.DatabaseClusterEngine.aurora_mysql/aurora_postgres)"
-            if aurora
-            else "allowed: MySQL, MariaDB, PostgreSQL, Oracle or SQL Server (rds.DatabaseInstanceEngine)"
-        )
-        raise PropValidationError(name, "engine", engine.engine_type, allowed)
-    return family
-
-
-def _deletion_protection(value: bool | None, profile: DeploymentProfile) -> bool:
-    return profile.deletion_protection if value is None else value
-
-
-def _insights(props: RdsInstanceProps, instance_type: ec2.InstanceType) -> bool:
-    return (
-        supports_insights(instance_type) if props.performance_insights is None else props.performance_insights
-    )
-
-
-def _validate(props: RdsInstanceProps) -> EngineFamily:
-    name = RdsInstance.__name__
-    family = family_of(name, props.engine, aurora=False)
-    check_backup_retention(name, props.backup_retention_days)
+    check_instance(label, "database_insights_mode", props.database_insights_mode, rds.DatabaseInsightsMode)
+    check_instance(label, "license_model", props.license_model, rds.LicenseModel, optional=True)
+    check_backup_retention(label, props.backup_retention)
     check_windows(
-        name,
+        label,
         backup_window=props.preferred_backup_window,
         maintenance_window=props.preferred_maintenance_window,
     )
+    check_int(label, "read_replicas", props.read_replicas)
+    check_range(label, "read_replicas", props.read_replicas, minimum=0, maximum=family.max_read_replicas)
+    check_int(label, "allocated_storage_gib", props.allocated_storage_gib)
     check_range(
-        name,
-        "read_replicas",
-        props.read_replicas,
-        minimum=0,
-        maximum=family.max_read_replicas,
-    )
-    check_range(
-        name,
+        label,
         "allocated_storage_gib",
         props.allocated_storage_gib,
         minimum=MIN_ALLOCATED_STORAGE_GIB,
         maximum=MAX_STORAGE_GIB,
     )
+    check_int(label, "max_allocated_storage_gib", props.max_allocated_storage_gib)
     check_range(
-        name,
+        label,
         "max_allocated_storage_gib",
         props.max_allocated_storage_gib,
         minimum=props.allocated_storage_gib + 1,
         maximum=MAX_STORAGE_GIB,
     )
-    check_range(
-        name,
-        "secret_rotation_days",
-        props.secret_rotation_days,
-        minimum=MIN_ROTATION_DAYS,
-        maximum=MAX_ROTATION_DAYS,
-    )
-    check_one_of(name, "monitoring_interval_seconds", props.monitoring_interval_seconds, MONITORING_INTERVALS)
+    check_secret_rotation(label, props.secret_rotation)
+    check_monitoring_interval(label, props.monitoring_interval)
+    check_master_username(label, family, props.master_username, "master_username")
+    check_database_name(label, family, props.database_name, "database_name")
     require(
         not (props.iam_authentication and not family.supports_iam_authentication),
-        name,
+        label,
         "iam_authentication",
         props.iam_authentication,
         f"allowed: False or None for {props.engine.engine_type} (IAM database authentication exists "
         "for MySQL, MariaDB and PostgreSQL only)",
     )
-    instance_type = props.instance_type or default_instance_type(family, props.profile)
+    insights_possible = supports_insights(instance_type)
     require(
-        not (props.performance_insights and not supports_insights(instance_type)),
-        name,
+        not (props.performance_insights and not insights_possible),
+        label,
         "performance_insights",
         props.performance_insights,
         f"allowed: False or None on {instance_type.to_string()} (no Performance Insights on "
         "t2/t3/t4g micro and small classes)",
     )
-    check_tls_not_weakened(name, family, props.parameters)
-    return family
+    insights = insights_possible if props.performance_insights is None else props.performance_insights
+    require(
+        insights or props.database_insights_mode != rds.DatabaseInsightsMode.ADVANCED,
+        label,
+        "database_insights_mode",
+        "ADVANCED",
+        "allowed: STANDARD when Performance Insights is off "
+        f"(performance_insights={props.performance_insights}, {instance_type.to_string()}): advanced "
+        "Database Insights needs it and would be dropped",
+    )
+    check_parameters(label, family, props.parameters)
+    return family, instance_type, insights

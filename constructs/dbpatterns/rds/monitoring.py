@@ -5,23 +5,43 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from dbpatterns.common.durations import check_duration, whole
 from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.validation import PropValidationError
 from dbpatterns.rds.engines import EngineFamily
 
-#: Enhanced monitoring granularities RDS accepts, in seconds (0 turns it off).
-MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+#: Enhanced monitoring granularities RDS accepts, in seconds (``MonitoringInterval``; no value turns it off).
+MONITORING_INTERVAL_SECONDS = (1, 5, 10, 15, 30, 60)
+DEFAULT_MONITORING_INTERVAL = Duration.minutes(1)
 #: Burstable classes without Performance Insights / Database Insights (RDS and Aurora user guides).
 _NO_INSIGHTS_SIZES = frozenset({"micro", "small"})
 _NO_INSIGHTS_BURSTABLE = frozenset({"t2", "t3", "t4g"})
 
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+def check_monitoring_interval(construct: str, value: object, prop: str = "monitoring_interval") -> None:
+    """``None`` (enhanced monitoring off) or one of 1, 5, 10, 15, 30, 60 seconds."""
+    check_duration(construct, prop, value, unit="seconds", optional=True)
+    if value is None or not isinstance(value, Duration) or value.is_unresolved():
+        return
+    if whole(value, "seconds") not in MONITORING_INTERVAL_SECONDS:
+        shown = ", ".join(f"Duration.seconds({s})" for s in MONITORING_INTERVAL_SECONDS)
+        raise PropValidationError(
+            construct, prop, value.to_string(), f"allowed: {shown}, or None to turn enhanced monitoring off"
+        )
+
+
+def interval_seconds(value: Duration | None) -> int | None:
+    """The L1 ``MonitoringInterval``: seconds, or ``None`` when enhanced monitoring is off."""
+    return None if value is None else whole(value, "seconds")
 
 
 def supports_insights(instance_type: ec2.InstanceType) -> bool:

@@ -1,11 +1,11 @@
-"""The backup/maintenance window rules, as pure functions."""
+"""The backup/snapshot and maintenance window rules (RDS, Aurora, ElastiCache), as pure functions."""
 
 from __future__ import annotations
 
 import pytest
 
 from dbpatterns.common.validation import PropValidationError
-from dbpatterns.rds.windows import check_windows
+from dbpatterns.common.windows import ELASTICACHE_MIN_WINDOW_MINUTES, check_windows
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,34 @@ def test_rejects_an_unknown_weekday() -> None:
 def test_rejects_an_hour_past_23() -> None:
     with pytest.raises(PropValidationError, match="between 00:00 and 23:59"):
         check_windows("Db", backup_window="24:00-01:00", maintenance_window=None)
+
+
+def test_rejects_an_elasticache_window_shorter_than_60_minutes() -> None:
+    with pytest.raises(
+        PropValidationError, match=r"invalid snapshot_window='03:00-03:45'; .*at least 60 minutes"
+    ):
+        check_windows(
+            "Cache",
+            backup_window="03:00-03:45",
+            maintenance_window=None,
+            backup_prop="snapshot_window",
+            min_minutes=ELASTICACHE_MIN_WINDOW_MINUTES,
+        )
+
+
+def test_rejects_capitalised_days_where_elasticache_documents_lower_case() -> None:
+    with pytest.raises(
+        PropValidationError, match=r"invalid maintenance_window='Sun:05:00-Sun:06:00'.*lower case"
+    ):
+        check_windows(
+            "Cache",
+            backup_window=None,
+            maintenance_window="Sun:05:00-Sun:06:00",
+            maintenance_prop="maintenance_window",
+            lowercase_days=True,
+        )
+
+
+def test_rejects_a_window_that_is_not_a_string() -> None:
+    with pytest.raises(PropValidationError, match=r"invalid preferred_backup_window=300; allowed: a window"):
+        check_windows("Db", backup_window=300, maintenance_window=None)  # type: ignore[arg-type]

@@ -1,0 +1,166 @@
+"""What RDS instances, their read replicas and the Aurora constructs share.
+
+Parameter groups that require TLS, the cdk-nag acknowledgments they all need, and the checks of props
+they have in common (backup retention, secret rotation, instance classes, parameters), so neither
+``read_replica`` nor ``aurora`` has to import ``rds.instance``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from dbpatterns.common.durations import check_duration
+from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.validation import PropValidationError
+from dbpatterns.rds.engines import EngineFamily
+
+#: Automated backups RDS and Aurora keep: 1-35 days (0 would turn backups and point-in-time restore off).
+MIN_BACKUP_RETENTION, MAX_BACKUP_RETENTION = Duration.days(1), Duration.days(35)
+#: Secrets Manager rotates every 4 hours at the most often and every 1000 days at the least, in whole
+#: hours or days (``rate()`` expressions; Secrets Manager ``RotationRules``).
+MIN_ROTATION, MAX_ROTATION = Duration.hours(4), Duration.days(1000)
+DEFAULT_ROTATION = Duration.days(30)
+DEFAULT_BACKUP_RETENTION = Duration.days(7)
+
+#: The fields of ``cloudwatch.MetricOptions``, passed on by the ``metric_*`` methods.
+_METRIC_OPTION_FIELDS = (
+    "account",
+    "color",
+    "dimensions_map",
+    "id",
+    "label",
+    "period",
+    "region",
+    "stack_account",
+    "stack_region",
+    "statistic",
+    "unit",
+    "visible",
+)
+
+
+def isolated_subnets(selection: ec2.SubnetSelection | None) -> ec2.SubnetSelection:
+    """``selection``, or the VPC's private isolated subnets."""
+    return selection or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+
+def metric_options(props: cloudwatch.MetricOptions | None, **defaults: Any) -> dict[str, Any]:
+    """``props`` as keyword arguments for an L2 ``metric_*`` method, over the given ``defaults``."""
+    options = dict(defaults)
+    if props is not None:
+        for name in _METRIC_OPTION_FIELDS:
+            value = getattr(props, name)
+            if value is not None:
+                options[name] = value
+    return options
+
+
+def engine_parameter_group(
+    scope: Construct,
+    construct_id: str,
+    engine: rds.IInstanceEngine | rds.IClusterEngine,
+    extra: Mapping[str, str],
+) -> rds.ParameterGroup:
+    """A parameter group that refuses unencrypted connections and turns on useful logging."""
+    family = EngineFamily.of(engine)
+    return rds.ParameterGroup(
+        scope,
+        construct_id,
+        engine=engine,
+        description=f"{engine.engine_type}: TLS required, slow-query and connection logging",
+        parameters={**family.logging_parameters, **extra, **family.tls_parameters},
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
+def acknowledge_default_port(construct: Construct) -> None:
+    acknowledge(
+        construct,
+        "AwsSolutions-RDS11",
+        "The engine's standard port is kept so drivers and tools work unchanged; the database sits in "
+        "isolated subnets and its security group admits only granted peers, which is the real control.",
+    )
+
+
+def acknowledge_no_deletion_protection(construct: Construct) -> None:
+    acknowledge(
+        construct,
+        "AwsSolutions-RDS10",
+        "Deletion protection is off on purpose (sandbox profile or deletion_protection=False) so the "
+        "sandbox can be torn down; the production profile turns it on.",
+    )
+
+
+def check_parameters(
+    construct: str, family: EngineFamily, parameters: object, prop: str = "parameters"
+) -> None:
+    """Parameter-group settings are a mapping of strings, and none of them weakens the TLS setting."""
+    if not isinstance(parameters, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in parameters.items()
+    ):
+        raise PropValidationError(
+            construct, prop, parameters, "allowed: a mapping of parameter names to string values"
+        )
+    for key, value in parameters.items():
+        if key in family.tls_parameters and value != family.tls_parameters[key]:
+            raise PropValidationError(
+                construct,
+                f"{prop}[{key!r}]",
+                value,
+                f"allowed: {family.tls_parameters[key]!r} only (TLS is always required)",
+            )
+
+
+def check_backup_retention(construct: str, value: object, prop: str = "backup_retention") -> None:
+    check_duration(
+        construct, prop, value, unit="days", minimum=MIN_BACKUP_RETENTION, maximum=MAX_BACKUP_RETENTION
+    )
+
+
+def check_secret_rotation(construct: str, value: object, prop: str = "secret_rotation") -> None:
+    check_duration(construct, prop, value, unit="hours", minimum=MIN_ROTATION, maximum=MAX_ROTATION)
+
+
+@functools.cache
+def _known_instance_parts() -> tuple[frozenset[str], frozenset[str]]:
+    """Instance families and sizes aws-cdk-lib's ``ec2.InstanceClass``/``InstanceSize`` enums know."""
+    families = frozenset(
+        ec2.InstanceType.of(klass, ec2.InstanceSize.LARGE).to_string().partition(".")[0]
+        for klass in ec2.InstanceClass
+    )
+    sizes = frozenset(
+        ec2.InstanceType.of(ec2.InstanceClass.M5, size).to_string().partition(".")[2]
+        for size in ec2.InstanceSize
+    )
+    return families, sizes
+
+
+def check_instance_type(construct: str, value: object, prop: str = "instance_type") -> str:
+    """``value`` is an ``ec2.InstanceType`` of a family and size aws-cdk-lib knows; returns its name.
+
+    RDS offers a subset of them per engine and region, which only AWS can tell at deploy time.
+    """
+    if not isinstance(value, ec2.InstanceType):
+        raise PropValidationError(
+            construct, prop, value, "allowed: an ec2.InstanceType, e.g. ec2.InstanceType('r7g.large')"
+        )
+    name = str(value.to_string())
+    family, _, size = name.partition(".")
+    families, sizes = _known_instance_parts()
+    if family not in families or size not in sizes:
+        raise PropValidationError(
+            construct,
+            prop,
+            name,
+            "allowed: an instance class and size of aws-cdk-lib's ec2.InstanceClass and "
+            "ec2.InstanceSize, without the 'db.' prefix, e.g. 'r7g.large'",
+        )
+    return name
