@@ -283,6 +283,15 @@ def _place(
     read = deps.catalog.read(request.product_id)
     if read.source in _READ_SOURCE_METRICS:
         metrics.add_metric(name=_READ_SOURCE_METRICS[read.source], unit=MetricUnit.Count, value=1)
+    if read.cache_error is not None:
+        logger.warning(
+            "DAX read failed; the product was read from DynamoDB",
+            extra={
+                "order_id": request.order_id,
+                "error": read.cache_error,
+                "breaker_opened": read.breaker_opened,
+            },
+        )
     return place_order(
         request,
         product=read.product,

@@ -23,7 +23,6 @@ Product items live in the products table: partition key ``product_id`` (string) 
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,8 +55,6 @@ BREAKER_FAILURES: Final = 3
 BREAKER_RESET_SECONDS: Final = 30.0
 """How long reads skip DAX once the breaker opened, before one read tries it again. Each warm
 execution environment probes once per period, so a dead cluster costs each about 1 s every 30 s."""
-
-logger = logging.getLogger(__name__)
 
 
 class ProductDataError(ValueError):
@@ -98,6 +95,10 @@ class ProductRead:
     product: Product | None
     """The product, or None when DynamoDB (never DAX) says it does not exist."""
     source: ReadSource
+    cache_error: str | None = None
+    """What DAX raised (``CACHE_FAILURE``), for the caller to log."""
+    breaker_opened: bool = False
+    """Whether this failure opened the circuit breaker."""
 
 
 def dax_client(endpoint_url: str) -> ItemReader:
@@ -145,13 +146,14 @@ class ProductCatalog:
             return ProductRead(product=self.read_consistently(product_id), source=ReadSource.CACHE_BYPASSED)
         try:
             item = _get(self._dax_client(), self._table_name, product_id, consistent=False)
-        except Exception as error:
+        except Exception as error:  # any DAX failure falls back to the source of truth
             opened = self.breaker.record_failure()
-            logger.warning(
-                "DAX read failed; reading the product from DynamoDB",
-                extra={"product_id": product_id, "error": repr(error), "breaker_opened": opened},
+            return ProductRead(
+                product=self.read_consistently(product_id),
+                source=ReadSource.CACHE_FAILURE,
+                cache_error=repr(error),
+                breaker_opened=opened,
             )
-            return ProductRead(product=self.read_consistently(product_id), source=ReadSource.CACHE_FAILURE)
         self.breaker.record_success()
         if item:
             try:
