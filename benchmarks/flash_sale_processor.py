@@ -40,6 +40,8 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "Benchmark",
         "ORDERS_TABLE_NAME": "benchmark-orders",
         "PRODUCTS_TABLE_NAME": "benchmark-products",
+        # Only transient failures touch the queue (none here); the processor needs its URL anyway.
+        "ORDER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/flash-sale-orders",
     }
 )
 os.environ.pop("AWS_PROFILE", None)
@@ -84,16 +86,22 @@ def create_tables(dynamodb: Any, *, stock: int) -> None:
 
 
 def order_record() -> dict[str, Any]:
-    """An SQS record carrying one valid order, as Lambda delivers it."""
+    """An SQS record carrying one valid order, as Lambda delivers it.
+
+    Each order has its own customer (so the per-customer limit never applies) and carries the
+    caller's identity the order API stamps on messages: that customer's session of the shop's role.
+    """
+    customer_id = f"c-{uuid.uuid4().hex[:12]}"
     body = json.dumps(
-        {"order_id": str(uuid.uuid4()), "customer_id": "c-1", "product_id": "gadget", "quantity": 1}
+        {"order_id": str(uuid.uuid4()), "customer_id": customer_id, "product_id": "gadget", "quantity": 1}
     )
+    caller = f"arn:aws:sts::123456789012:assumed-role/storefront-customer/{customer_id}"
     return {
         "messageId": str(uuid.uuid4()),
         "receiptHandle": "handle",
         "body": body,
         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "benchmark"},
-        "messageAttributes": {},
+        "messageAttributes": {"caller_user_arn": {"stringValue": caller, "dataType": "String"}},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:flash-sale-orders",

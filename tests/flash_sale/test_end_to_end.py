@@ -16,15 +16,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from jsonschema import Draft4Validator  # type: ignore[import-untyped, unused-ignore]
 
 from dbpatterns.handlers.flash_sale import processor
 from dbpatterns.handlers.flash_sale.orders import OrderTables
 from dbpatterns.handlers.flash_sale.schema import ORDER_REQUEST_SCHEMA
+from dbpatterns.handlers.flash_sale.settings import DEFAULT_MAX_UNITS_PER_CUSTOMER
 from tests.flash_sale.support import (
-    REGION,
     FakeLambdaContext,
     all_orders,
     emitted_metrics,
@@ -32,6 +31,7 @@ from tests.flash_sale.support import (
     failed_message_ids,
     order_body,
     put_product,
+    send_order,
     stock_of,
 )
 
@@ -55,7 +55,9 @@ class Pipeline:
             return 400, {"message": "Invalid request body"}
         if not REQUEST_VALIDATOR.is_valid(payload):
             return 400, {"message": "Invalid request body"}
-        sent = self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        # The SQS integration sends the body and stamps the caller's identity as a message attribute;
+        # here every caller is the session of the customer the body names (an honest storefront).
+        sent = send_order(self.sqs, self.queue_url, body)
         self.enqueued_bodies.append(body)
         return 202, {"message_id": sent["MessageId"]}
 
@@ -64,7 +66,11 @@ class Pipeline:
         failures: list[str] = []
         for _ in range(max_batches):
             received = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
             ).get("Messages", [])
             if not received:
                 return failures
@@ -92,21 +98,21 @@ class Pipeline:
         )
 
 
-def make_pipeline(*, visibility_timeout: int, max_receive_count: int) -> Pipeline:
-    sqs = boto3.client("sqs", region_name=REGION)
+def make_pipeline(sqs: Any, queue_url: str, *, visibility_timeout: int, max_receive_count: int) -> Pipeline:
+    """The processor's order queue (``queue_url``), given a dead-letter queue and ``visibility_timeout``."""
     dead_letter_queue_url = sqs.create_queue(QueueName="flash-sale-orders-dlq")["QueueUrl"]
     dead_letter_queue_arn = sqs.get_queue_attributes(
         QueueUrl=dead_letter_queue_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(
-        QueueName="flash-sale-orders",
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url,
         Attributes={
             "VisibilityTimeout": str(visibility_timeout),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dead_letter_queue_arn, "maxReceiveCount": str(max_receive_count)}
             ),
         },
-    )["QueueUrl"]
+    )
     return Pipeline(
         sqs=sqs, queue_url=queue_url, dead_letter_queue_url=dead_letter_queue_url, enqueued_bodies=[]
     )
@@ -149,9 +155,14 @@ def flash_sale_requests(seed: int) -> tuple[list[str], list[str], list[str]]:
 
 
 def test_orders_flow_from_request_validation_through_the_queue_to_the_tables(
-    dynamodb: Any, stocked: OrderTables, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+    dynamodb: Any,
+    sqs: Any,
+    order_queue_url: str,
+    stocked: OrderTables,
+    lambda_context: FakeLambdaContext,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pipeline = make_pipeline(visibility_timeout=30, max_receive_count=3)
+    pipeline = make_pipeline(sqs, order_queue_url, visibility_timeout=30, max_receive_count=3)
     valid, retries, invalid = flash_sale_requests(seed=7)
     requests = valid + retries + invalid
     random.Random(11).shuffle(requests)
@@ -188,13 +199,24 @@ def test_orders_flow_from_request_validation_through_the_queue_to_the_tables(
         left = stock_of(dynamodb, stocked.products, product_id)
         assert left == initial - sum(order["quantity"] for order in sold) >= 0
         assert all(order["total_cents"] == order["quantity"] * PRICES[product_id] for order in sold)
+        bought = Counter[str]()
+        for order in sold:
+            bought[order["customer_id"]] += order["quantity"]
+        assert max(bought.values()) <= DEFAULT_MAX_UNITS_PER_CUSTOMER
         rejected = [
             order
             for order in orders.values()
             if order["product_id"] == product_id and order["status"] == "REJECTED"
         ]
+        # A rejection is never needless: it wanted more than what was left, or more than its
+        # customer may still buy.
         assert all(
-            order["rejection_reason"] == "OUT_OF_STOCK" and order["quantity"] > left for order in rejected
+            (order["rejection_reason"] == "OUT_OF_STOCK" and order["quantity"] > left)
+            or (
+                order["rejection_reason"] == "CUSTOMER_LIMIT"
+                and bought[order["customer_id"]] + order["quantity"] > DEFAULT_MAX_UNITS_PER_CUSTOMER
+            )
+            for order in rejected
         )
     # The gadget was oversubscribed (about 45 orders of 1-4 units for 40 units): the sale sold out.
     assert any(
@@ -209,10 +231,10 @@ def test_orders_flow_from_request_validation_through_the_queue_to_the_tables(
 
 
 def test_poison_message_sent_straight_to_the_queue_ends_in_the_dead_letter_queue(
-    dynamodb: Any, stocked: OrderTables, lambda_context: FakeLambdaContext
+    dynamodb: Any, sqs: Any, order_queue_url: str, stocked: OrderTables, lambda_context: FakeLambdaContext
 ) -> None:
     # Visibility timeout 0: a failed message is visible again at once, so SQS's retries happen now.
-    pipeline = make_pipeline(visibility_timeout=0, max_receive_count=3)
+    pipeline = make_pipeline(sqs, order_queue_url, visibility_timeout=0, max_receive_count=3)
     poison = pipeline.sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody="<order>not json</order>")
     status, _ = pipeline.post_order(order_body(order_id="good-order-0001"))
 

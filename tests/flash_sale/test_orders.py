@@ -17,22 +17,25 @@ from dbpatterns.handlers.flash_sale.orders import (
     RejectionReason,
     RetryPolicy,
     TransientOrderError,
-    classify_cancellation,
     place_order,
+    read_cancellation,
 )
-from dbpatterns.handlers.flash_sale.products import Product
-from tests.flash_sale.support import all_orders, put_product, stock_of
+from dbpatterns.handlers.flash_sale.products import Product, ProductDataError
+from tests.flash_sale.support import all_items, all_orders, put_product, stock_of
 
 GADGET = Product(product_id="gadget", name="Gadget", price_cents=1999)
 NO_WAIT = RetryPolicy(sleep=lambda _seconds: None)
 
 
-def request(order_id: str = "order-0001", quantity: int = 1) -> OrderRequest:
-    return OrderRequest(order_id=order_id, customer_id="alice", product_id="gadget", quantity=quantity)
+def request(order_id: str = "order-0001", quantity: int = 1, customer_id: str = "alice") -> OrderRequest:
+    return OrderRequest(order_id=order_id, customer_id=customer_id, product_id="gadget", quantity=quantity)
 
 
 def cancelled(client: Any, *codes: str) -> Exception:
-    """The TransactionCanceledException DynamoDB raises, with one reason code per action."""
+    """The TransactionCanceledException DynamoDB raises, with one reason code per action.
+
+    The actions are, in order: the order put, the stock update, the purchase counter update.
+    """
     error: Exception = client.exceptions.TransactionCanceledException(
         {
             "Error": {
@@ -103,6 +106,7 @@ def test_accepted_order_stores_the_order_with_price_and_timestamp(dynamodb: Any,
     assert result.outcome is Outcome.ACCEPTED
     assert all_orders(dynamodb, tables.orders)["order-0001"] == {
         "order_id": "order-0001",
+        "record_type": "ORDER",
         "customer_id": "alice",
         "product_id": "gadget",
         "quantity": 3,
@@ -114,6 +118,13 @@ def test_accepted_order_stores_the_order_with_price_and_timestamp(dynamodb: Any,
         "total_cents": 5997,
     }
     assert stock_of(dynamodb, tables.products, "gadget") == 7
+    assert all_items(dynamodb, tables.orders)["purchases#alice#gadget"] == {
+        "order_id": "purchases#alice#gadget",
+        "record_type": "PURCHASES",
+        "customer_id": "alice",
+        "product_id": "gadget",
+        "units": 3,
+    }
 
 
 def test_order_placed_twice_is_a_duplicate_the_second_time(dynamodb: Any, tables: OrderTables) -> None:
@@ -159,9 +170,10 @@ def test_rejection_racing_a_successful_redelivery_keeps_the_accepted_order(
     assert (delivery_a.transactions, delivery_a.puts) == (1, 1)
 
 
-def test_unknown_product_is_rejected_with_one_write_and_no_transaction(
+def test_product_dynamodb_does_not_have_is_rejected_with_one_write_and_no_transaction(
     dynamodb: Any, tables: OrderTables
 ) -> None:
+    # product=None: the caller read the product consistently from DynamoDB and found nothing.
     client = ScriptedClient(dynamodb)
 
     result = place(client, tables, request(), product=None)
@@ -182,7 +194,7 @@ def test_product_deleted_after_it_was_read_is_rejected_as_unknown(dynamodb: Any,
 def test_transaction_conflict_is_retried_in_process_then_accepted(dynamodb: Any, tables: OrderTables) -> None:
     put_product(dynamodb, tables.products, "gadget", stock=5)
     waits: list[float] = []
-    client = ScriptedClient(dynamodb, cancelled(dynamodb, "None", "TransactionConflict"))
+    client = ScriptedClient(dynamodb, cancelled(dynamodb, "None", "TransactionConflict", "None"))
 
     result = place(client, tables, request(), retry=RetryPolicy(sleep=waits.append))
 
@@ -197,7 +209,7 @@ def test_fails_with_transient_error_when_every_attempt_is_throttled(
     dynamodb: Any, tables: OrderTables
 ) -> None:
     put_product(dynamodb, tables.products, "gadget", stock=5)
-    throttled = [cancelled(dynamodb, "ThrottlingError", "None") for _ in range(3)]
+    throttled = [cancelled(dynamodb, "ThrottlingError", "None", "None") for _ in range(3)]
     client = ScriptedClient(dynamodb, *throttled)
 
     with pytest.raises(TransientOrderError, match="transient reason 3 times"):
@@ -211,72 +223,244 @@ def test_fails_with_transient_error_when_every_attempt_is_throttled(
 def test_fails_with_placement_error_on_a_cancellation_it_does_not_understand(
     dynamodb: Any, tables: OrderTables
 ) -> None:
-    client = ScriptedClient(dynamodb, cancelled(dynamodb, "ValidationError", "None"))
+    client = ScriptedClient(dynamodb, cancelled(dynamodb, "ValidationError", "None", "None"))
 
-    with pytest.raises(OrderPlacementError, match="ValidationError, None"):
+    with pytest.raises(OrderPlacementError, match="ValidationError, None, None"):
         place(client, tables, request())
 
     assert client.transactions == 1
+
+
+def test_stale_price_is_retried_once_with_the_price_dynamodb_holds(
+    dynamodb: Any, tables: OrderTables
+) -> None:
+    put_product(dynamodb, tables.products, "gadget", stock=5, price_cents=999)
+    client = ScriptedClient(dynamodb)
+
+    result = place(client, tables, request(quantity=2), product=GADGET)  # read at 1999 (a stale cache)
+
+    assert (result.outcome, result.unit_price_cents, result.stale_price_retries) == (Outcome.ACCEPTED, 999, 1)
+    order = all_orders(dynamodb, tables.orders)["order-0001"]
+    assert (order["unit_price_cents"], order["total_cents"]) == (999, 1998)
+    assert (client.transactions, client.puts) == (2, 0)
+    assert stock_of(dynamodb, tables.products, "gadget") == 3
+
+
+def test_price_changing_again_during_the_retry_is_transient(dynamodb: Any, tables: OrderTables) -> None:
+    put_product(dynamodb, tables.products, "gadget", stock=5, price_cents=999)
+
+    def raise_the_price() -> None:
+        put_product(dynamodb, tables.products, "gadget", stock=5, price_cents=1499)
+
+    client = ScriptedClient(dynamodb, raise_the_price)  # after the first attempt read 999
+
+    with pytest.raises(TransientOrderError, match="price of gadget changed again"):
+        place(client, tables, request(), product=GADGET)
+
+    assert client.transactions == 2
+    assert all_orders(dynamodb, tables.orders) == {}
+    assert stock_of(dynamodb, tables.products, "gadget") == 5
+
+
+def test_sold_out_is_recorded_with_the_price_dynamodb_holds(dynamodb: Any, tables: OrderTables) -> None:
+    put_product(dynamodb, tables.products, "gadget", stock=0, price_cents=999)
+
+    result = place(dynamodb, tables, request(), product=GADGET)
+
+    assert result.rejection_reason is RejectionReason.OUT_OF_STOCK
+    assert all_orders(dynamodb, tables.orders)["order-0001"]["unit_price_cents"] == 999
+
+
+def test_order_larger_than_the_customer_limit_is_rejected_without_a_transaction(
+    dynamodb: Any, tables: OrderTables
+) -> None:
+    put_product(dynamodb, tables.products, "gadget", stock=50)
+    client = ScriptedClient(dynamodb)
+
+    result = place(client, tables, request(quantity=3), max_units_per_customer=2)
+
+    assert result.rejection_reason is RejectionReason.CUSTOMER_LIMIT
+    assert (client.transactions, client.puts) == (0, 1)
+
+
+def test_customer_at_the_limit_is_rejected_and_the_counter_kept(dynamodb: Any, tables: OrderTables) -> None:
+    put_product(dynamodb, tables.products, "gadget", stock=50)
+    assert (
+        place(dynamodb, tables, request("order-0001", 2), max_units_per_customer=3).outcome
+        is Outcome.ACCEPTED
+    )
+
+    result = place(dynamodb, tables, request("order-0002", 2), max_units_per_customer=3)
+
+    assert result.rejection_reason is RejectionReason.CUSTOMER_LIMIT
+    assert all_items(dynamodb, tables.orders)["purchases#alice#gadget"]["units"] == 2
+    assert stock_of(dynamodb, tables.products, "gadget") == 48
+
+
+def test_rejection_racing_another_request_for_the_same_order_id_is_a_conflict(
+    dynamodb: Any, tables: OrderTables
+) -> None:
+    # Delivery A finds the product sold out; before A records the rejection, bob's request with the
+    # same order id is accepted after a restock. A's rejection must not be dropped as a duplicate.
+    put_product(dynamodb, tables.products, "gadget", stock=0)
+
+    def restock_and_place_bobs_order() -> None:
+        put_product(dynamodb, tables.products, "gadget", stock=5)
+        assert place(dynamodb, tables, request(customer_id="bob")).outcome is Outcome.ACCEPTED
+
+    result = place(ScriptedClient(dynamodb, restock_and_place_bobs_order), tables, request())
+
+    assert result.outcome is Outcome.CONFLICT
+    items = all_items(dynamodb, tables.orders)
+    assert items["order-0001"]["customer_id"] == "bob"
+    conflict = items["order-0001#conflict#alice"]
+    assert (conflict["status"], conflict["reason"], conflict["conflicting_order_id"]) == (
+        "CONFLICT",
+        "ORDER_ID_IN_USE",
+        "order-0001",
+    )
+
+
+STOCKED = {"product_id": {"S": "gadget"}, "name": {"S": "Gadget"}, "price_cents": {"N": "1999"}}
+
+
+def product_item(*, stock: int, price_cents: int = 1999) -> dict[str, Any]:
+    return {**STOCKED, "price_cents": {"N": str(price_cents)}, "stock": {"N": str(stock)}}
 
 
 @pytest.mark.parametrize(
     ("reasons", "expected"),
     [
         pytest.param(
-            [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}], Cancellation.DUPLICATE, id="order-exists"
+            [
+                {"Code": "ConditionalCheckFailed", "Item": {"order_id": {"S": "order-0001"}}},
+                {"Code": "None"},
+                {"Code": "None"},
+            ],
+            Cancellation.ORDER_EXISTS,
+            id="order-exists",
         ),
         pytest.param(
             [
-                {"Code": "ConditionalCheckFailed"},
-                {"Code": "ConditionalCheckFailed", "Item": {"stock": {"N": "0"}}},
+                {"Code": "ConditionalCheckFailed", "Item": {"order_id": {"S": "order-0001"}}},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=0)},
+                {"Code": "None"},
             ],
-            Cancellation.DUPLICATE,
+            Cancellation.ORDER_EXISTS,
             id="order-exists-and-sold-out",
         ),
         pytest.param(
-            [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": {"stock": {"N": "1"}}}],
+            [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}, {"Code": "None"}],
+            Cancellation.UNEXPECTED,
+            id="order-exists-without-the-item-asked-for",
+        ),
+        pytest.param(
+            [
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=1)},
+                {"Code": "None"},
+            ],
             Cancellation.OUT_OF_STOCK,
             id="not-enough-stock",
         ),
         pytest.param(
             [
                 {"Code": "TransactionConflict"},
-                {"Code": "ConditionalCheckFailed", "Item": {"stock": {"N": "0"}}},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=0)},
+                {"Code": "None"},
             ],
             Cancellation.OUT_OF_STOCK,
             id="sold-out-while-another-delivery-is-in-flight",
         ),
         pytest.param(
-            [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}],
+            [
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=0, price_cents=999)},
+                {"Code": "None"},
+            ],
+            Cancellation.OUT_OF_STOCK,
+            id="sold-out-and-repriced",
+        ),
+        pytest.param(
+            [
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=5, price_cents=999)},
+                {"Code": "None"},
+            ],
+            Cancellation.PRICE_CHANGED,
+            id="repriced",
+        ),
+        pytest.param(
+            [{"Code": "None"}, {"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
             Cancellation.UNKNOWN_PRODUCT,
             id="no-product",
         ),
         pytest.param(
-            [{"Code": "None"}, {"Code": "TransactionConflict"}],
+            [
+                {"Code": "None"},
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": {"units": {"N": "9"}}},
+            ],
+            Cancellation.CUSTOMER_LIMIT,
+            id="customer-limit",
+        ),
+        pytest.param(
+            [
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=0)},
+                {"Code": "ConditionalCheckFailed", "Item": {"units": {"N": "9"}}},
+            ],
+            Cancellation.CUSTOMER_LIMIT,
+            id="customer-limit-and-sold-out",
+        ),
+        pytest.param(
+            [
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": product_item(stock=5)},
+                {"Code": "None"},
+            ],
+            Cancellation.UNEXPECTED,
+            id="product-condition-failed-for-no-known-reason",
+        ),
+        pytest.param(
+            [{"Code": "None"}, {"Code": "TransactionConflict"}, {"Code": "None"}],
             Cancellation.TRANSIENT,
             id="conflict-on-product",
         ),
         pytest.param(
-            [{"Code": "ProvisionedThroughputExceeded"}, {"Code": "ThrottlingError"}],
+            [{"Code": "ProvisionedThroughputExceeded"}, {"Code": "ThrottlingError"}, {"Code": "None"}],
             Cancellation.TRANSIENT,
             id="throttled",
         ),
         pytest.param(
-            [{"Code": "None"}, {"Code": "ValidationError"}], Cancellation.UNEXPECTED, id="validation-error"
+            [{"Code": "None"}, {"Code": "ValidationError"}, {"Code": "None"}],
+            Cancellation.UNEXPECTED,
+            id="validation-error",
         ),
         pytest.param(
-            [{"Code": "TransactionConflict"}, {"Code": "ItemCollectionSizeLimitExceeded"}],
+            [{"Code": "TransactionConflict"}, {"Code": "ItemCollectionSizeLimitExceeded"}, {"Code": "None"}],
             Cancellation.UNEXPECTED,
             id="transient-and-permanent",
         ),
         pytest.param(None, Cancellation.UNEXPECTED, id="no-reasons"),
-        pytest.param([{"Code": "None"}], Cancellation.UNEXPECTED, id="wrong-number-of-reasons"),
+        pytest.param(
+            [{"Code": "None"}, {"Code": "None"}], Cancellation.UNEXPECTED, id="wrong-number-of-reasons"
+        ),
     ],
 )
-def test_classifies_cancellation_reasons(
-    reasons: list[dict[str, Any]] | None, expected: Cancellation
-) -> None:
-    assert classify_cancellation(reasons) is expected
+def test_reads_cancellation_reasons(reasons: list[dict[str, Any]] | None, expected: Cancellation) -> None:
+    assert read_cancellation(reasons, request(quantity=2), GADGET).kind is expected
+
+
+def test_unusable_product_returned_by_dynamodb_is_an_error() -> None:
+    reasons: list[dict[str, Any]] = [
+        {"Code": "None"},
+        {"Code": "ConditionalCheckFailed", "Item": {"product_id": {"S": "gadget"}, "stock": {"N": "5"}}},
+        {"Code": "None"},
+    ]
+
+    with pytest.raises(ProductDataError, match="'name'"):
+        read_cancellation(reasons, request(), GADGET)
 
 
 def test_backoff_grows_and_stays_within_bounds() -> None:

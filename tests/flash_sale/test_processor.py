@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -12,9 +10,11 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped, unus
 
 from dbpatterns.handlers.flash_sale import processor
 from dbpatterns.handlers.flash_sale.orders import OrderTables
-from dbpatterns.handlers.flash_sale.settings import DAX_ENDPOINT_ENV, ORDERS_TABLE_ENV, ConfigurationError
+from dbpatterns.handlers.flash_sale.settings import ORDERS_TABLE_ENV, ConfigurationError
+from tests.flash_sale.conftest import DAX_ENDPOINT
 from tests.flash_sale.support import (
     CallCounter,
+    FakeDaxCluster,
     FakeLambdaContext,
     all_orders,
     emitted_metrics,
@@ -228,7 +228,7 @@ def test_order_cancelled_by_conflicts_on_every_attempt_is_reported_as_failure(
         raise client.exceptions.TransactionCanceledException(
             {
                 "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}, {"Code": "None"}],
             },
             "TransactWriteItems",
         )
@@ -301,48 +301,22 @@ def test_one_write_call_per_accepted_order_and_at_most_two_per_rejected_one(
     }
 
 
-class FakeDaxClient:
-    """Stands in for ``amazondax.AmazonDaxClient``: records reads and serves them from moto.
-
-    It has no write methods, so a write sent through DAX would fail the test.
-    """
-
-    def __init__(self, backing: Any, *, endpoint_url: str) -> None:
-        self.endpoint_url = endpoint_url
-        self.reads: list[dict[str, Any]] = []
-        self._backing = backing
-
-    def get_item(self, **kwargs: Any) -> Any:
-        self.reads.append(kwargs)
-        return self._backing.get_item(**kwargs)
-
-
 def test_reads_products_through_dax_and_writes_to_dynamodb_when_an_endpoint_is_set(
     dynamodb: Any,
     processor_env: OrderTables,
+    dax: FakeDaxCluster,
     lambda_context: FakeLambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     put_product(dynamodb, processor_env.products, "gadget", stock=5, name="Gadget", price_cents=1999)
-    created: list[FakeDaxClient] = []
-
-    def amazon_dax_client(*, endpoint_url: str) -> FakeDaxClient:
-        created.append(FakeDaxClient(dynamodb, endpoint_url=endpoint_url))
-        return created[-1]
-
-    fake_amazondax = types.ModuleType("amazondax")
-    fake_amazondax.AmazonDaxClient = amazon_dax_client  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "amazondax", fake_amazondax)
-    monkeypatch.setenv(DAX_ENDPOINT_ENV, "daxs://flash-sale.abc123.dax-clusters.us-east-1.amazonaws.com")
     counter = CallCounter(processor.dependencies().dynamodb)
 
     for n in range(2):
         response = invoke(sqs_event(sqs_record(order_body(order_id=f"order-000{n}"))), lambda_context)
         assert response == {"batchItemFailures": []}
 
-    assert len(created) == 1, "one DAX client per execution environment, not per invocation"
-    assert created[0].endpoint_url == "daxs://flash-sale.abc123.dax-clusters.us-east-1.amazonaws.com"
-    assert [read["Key"] for read in created[0].reads] == [{"product_id": {"S": "gadget"}}] * 2
+    assert len(dax.clients_created) == 1, "one DAX client per execution environment, not per invocation"
+    assert dax.clients_created[0]["endpoint_url"] == DAX_ENDPOINT
+    assert [read["Key"] for read in dax.reads] == [{"product_id": {"S": "gadget"}}] * 2
     assert counter.calls == {"TransactWriteItems": 2}, "no product reads from DynamoDB, all writes to it"
     assert all_orders(dynamodb, processor_env.orders)["order-0001"]["product_name"] == "Gadget"
 

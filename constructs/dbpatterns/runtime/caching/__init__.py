@@ -16,7 +16,7 @@ reach the database; the application keeps serving, only slower. Usage::
     client.stats.fallbacks                                 # reads the database answered alone
 """
 
-from dbpatterns.runtime.caching.breaker import BreakerState, CircuitBreaker
+from dbpatterns.runtime.breaker import BreakerState, CircuitBreaker
 from dbpatterns.runtime.caching.client import (
     CacheClient,
     CacheFailure,

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import redis
 
-from dbpatterns.runtime.caching.breaker import CircuitBreaker
+from dbpatterns.runtime.breaker import CircuitBreaker
 from dbpatterns.runtime.caching.config import CacheConfig, connect
 
 logger = logging.getLogger(__name__)

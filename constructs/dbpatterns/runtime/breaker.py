@@ -1,5 +1,9 @@
 """A small circuit breaker, so a dead cache does not add a timeout to every request.
 
+Shared by the Redis caching library (``dbpatterns.runtime.caching``) and the flash-sale processor's
+DAX reads. It lives outside ``caching`` because importing that package imports ``redis``, which a
+function without Redis (the flash-sale processor) does not ship.
+
 After ``failure_threshold`` consecutive failures the breaker opens and the cache is skipped for
 ``reset_after_seconds``. Then one trial request goes through (half-open): success closes the
 breaker, failure opens it for another period. Each Lambda execution environment has its own
