@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
@@ -21,9 +22,21 @@ class FlashSaleStack(ReferenceStack):
         self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        self.network = IsolatedNetwork(
+            self,
+            "Network",
+            IsolatedNetworkProps(
+                profile=profile, interface_endpoints={"Sqs": ec2.InterfaceVpcEndpointAwsService.SQS}
+            ),
+        )
         self.pipeline = FlashSaleOrderPipeline(
-            self, "Orders", FlashSaleOrderPipelineProps(profile=profile, vpc=self.network.vpc)
+            self,
+            "Orders",
+            FlashSaleOrderPipelineProps(
+                profile=profile,
+                vpc=self.network.vpc,
+                sqs_endpoint=self.network.interface_endpoints["Sqs"],
+            ),
         )
         CfnOutput(
             self,

@@ -8,6 +8,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Capture, Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -17,6 +18,7 @@ from dbpatterns.common.validation import PropValidationError
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
+from stacks.config import AppConfig
 from tests.support.synth import mask_assets, new_app, stack_template, stack_template_json
 
 STACK = "DbPatterns-FlashSale"
@@ -37,14 +39,15 @@ def resources(template: Template, kind: str) -> dict[str, Any]:
     return dict(template.find_resources(kind))
 
 
-def test_queue_redrives_to_a_dead_letter_queue_after_five_receives(production: Template) -> None:
+def test_queue_redrives_to_a_dead_letter_queue_after_ten_receives(production: Template) -> None:
     production.has_resource_properties(
-        "AWS::SQS::Queue", {"RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 5}}
+        "AWS::SQS::Queue",
+        {"RedrivePolicy": {"deadLetterTargetArn": Match.any_value(), "maxReceiveCount": 10}},
     )
 
 
-def test_visibility_timeout_is_six_times_the_function_timeout(production: Template) -> None:
-    production.has_resource_properties("AWS::SQS::Queue", {"VisibilityTimeout": 180})
+def test_visibility_timeout_is_six_function_timeouts_plus_the_batching_window(production: Template) -> None:
+    production.has_resource_properties("AWS::SQS::Queue", {"VisibilityTimeout": 6 * 30 + 1})
     production.has_resource_properties(
         "AWS::Lambda::Function",
         {"Timeout": 30, "Handler": Match.string_like_regexp("flash_sale.processor.handler")},
@@ -299,6 +302,12 @@ def build(**overrides: Any) -> Stack:
         ({"dax_node_count": 12}, r"dax_node_count=12; allowed: 1 to 11"),
         ({"max_concurrency": 1}, r"max_concurrency=1; allowed: 2 to 1000"),
         ({"batch_size": 10.0}, r"batch_size=10.0; allowed: a whole number"),
+        ({"max_units_per_customer": 0}, r"max_units_per_customer=0; allowed: 1 to 1000000"),
+        (
+            {"max_batching_window": Duration.seconds(20), "visibility_timeout": Duration.seconds(190)},
+            r"visibility_timeout \(seconds\)=190; allowed: at least 6 x function_timeout \+ "
+            r"max_batching_window = 200 s",
+        ),
         ({"function_timeout": 30}, r"function_timeout=30; allowed: a Duration"),
         ({"environment": {"ORDERS_TABLE_NAME": "x"}}, r"environment=\['ORDERS_TABLE_NAME'\]"),
         (
@@ -315,6 +324,8 @@ def build(**overrides: Any) -> Stack:
         "dax-12",
         "concurrency-1",
         "batch-float",
+        "limit-0",
+        "visibility-ignores-window",
         "timeout-int",
         "env-overrides-table",
         "warm-at-default",
@@ -379,7 +390,7 @@ def test_rejects_a_waf_rate_limit_below_wafs_minimum() -> None:
 def test_dax_sets_item_and_query_ttls_explicitly(production: Template) -> None:
     production.has_resource_properties(
         "AWS::DAX::ParameterGroup",
-        {"ParameterNameValues": {"record-ttl-millis": "60000", "query-ttl-millis": "60000"}},
+        {"ParameterNameValues": {"record-ttl-millis": "5000", "query-ttl-millis": "1000"}},
     )
     production.has_resource_properties(
         "AWS::DAX::Cluster", {"ParameterGroupName": {"Ref": Match.string_like_regexp("DaxParameterGroup")}}
@@ -417,3 +428,66 @@ def test_rejects_invalid_dax_props(props: dict[str, Any], message: str) -> None:
                 **props,
             ),
         )
+
+
+def test_processor_gets_the_queue_url_limit_and_caller_rule(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": Match.string_like_regexp("flash_sale.processor.handler"),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "ORDER_QUEUE_URL": {"Ref": Match.string_like_regexp("OrdersQueue")},
+                        "MAX_UNITS_PER_CUSTOMER": "10",
+                        "REQUIRE_CALLER_IDENTITY": "true",
+                    }
+                )
+            },
+        },
+    )
+
+
+def test_processor_reaches_sqs_through_an_interface_endpoint_for_backoffs(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::EC2::VPCEndpoint",
+        {
+            "ServiceName": "com.amazonaws.us-east-1.sqs",
+            "VpcEndpointType": "Interface",
+            "PrivateDnsEnabled": True,
+        },
+    )
+    production.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "FromPort": 443,
+            "SourceSecurityGroupId": {
+                "Fn::GetAtt": [Match.string_like_regexp("ProcessorSecurityGroup"), "GroupId"]
+            },
+        },
+    )
+
+
+def test_customer_roles_limit_who_counts_as_a_customer() -> None:
+    stack = Stack(new_app(), "Roles", env=AppConfig().env())
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-1", availability_zones=["a", "b"], isolated_subnet_ids=["s-1", "s-2"]
+    )
+    shoppers = iam.Role.from_role_name(stack, "Shoppers", "storefront-shoppers")
+    FlashSaleOrderPipeline(
+        stack,
+        "Pipeline",
+        FlashSaleOrderPipelineProps(
+            profile=DeploymentProfile.SANDBOX, vpc=vpc, customer_roles=[shoppers], max_units_per_customer=2
+        ),
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"CUSTOMER_ROLE_NAMES": "storefront-shoppers", "MAX_UNITS_PER_CUSTOMER": "2"}
+                )
+            }
+        },
+    )

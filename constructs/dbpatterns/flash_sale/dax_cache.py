@@ -66,11 +66,12 @@ class DaxCacheProps:
     #: Subnets for the subnet group - the private isolated subnets by default.
     subnets: ec2.SubnetSelection | None = None
     #: How long DAX keeps an item it read, including the answer "no such item" (whole seconds, at
-    #: least 1 s) - 1 minute by default, set explicitly in a parameter group instead of DAX's 5 minutes.
-    #: Callers must not take a permanent decision from a cached answer.
-    item_ttl: Duration = field(default_factory=lambda: Duration.minutes(1))
-    #: How long DAX keeps a query or scan result (whole seconds, at least 1 s) - 1 minute by default.
-    query_ttl: Duration = field(default_factory=lambda: Duration.minutes(1))
+    #: least 1 s; DAX reads 0 as "never expire") - 5 seconds by default, set in a parameter group
+    #: instead of DAX's 5 minutes. Nothing permanent may be decided from a cached answer; the TTL only
+    #: bounds how long a stale price or a cached miss costs an extra DynamoDB call.
+    item_ttl: Duration = field(default_factory=lambda: Duration.seconds(5))
+    #: How long DAX keeps a query or scan result (whole seconds, at least 1 s) - 1 second by default.
+    query_ttl: Duration = field(default_factory=lambda: Duration.seconds(1))
 
 
 @jsii.implements(ec2.IConnectable)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Fn
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
@@ -30,6 +31,7 @@ from dbpatterns.common.validation import (
 from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps, check_warm_throughput
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
+from dbpatterns.handlers.flash_sale import settings
 from dbpatterns.handlers.flash_sale.schema import ORDER_REQUEST_SCHEMA
 
 HANDLER = "dbpatterns.handlers.flash_sale.processor.handler"
@@ -62,10 +64,27 @@ class FlashSaleOrderPipelineProps:
     max_concurrency: int = 20
     #: Processor timeout - 30 seconds by default.
     function_timeout: Duration = field(default_factory=lambda: Duration.seconds(30))
-    #: Queue visibility timeout - 6 x the function timeout by default (AWS's advice; less is refused).
+    #: Queue visibility timeout - 6 x the function timeout + the batching window by default (AWS's
+    #: advice, plus the time messages wait hidden while a batch is gathered; less is refused).
     visibility_timeout: Duration | None = None
-    #: Deliveries before a message goes to the dead-letter queue - 5 by default.
-    max_receive_count: int = 5
+    #: Deliveries before a message goes to the dead-letter queue - 10 by default. Transient failures
+    #: come back within seconds (the processor shortens their visibility), so 5 receives could be used
+    #: up by a 15-second conflict storm; 10 cover about four minutes of backoff.
+    max_receive_count: int = 10
+    #: Units of one product one customer may buy over all their accepted orders (1-1,000,000) - 10, the
+    #: largest single order the API accepts. Set 1 or 2 for a scarce drop.
+    max_units_per_customer: int = settings.DEFAULT_MAX_UNITS_PER_CUSTOMER
+    #: Whether each order must carry its caller's IAM identity (stamped by the API) and name that caller
+    #: as its customer - on by default. Turn it off only for producers other than this API.
+    require_caller_identity: bool = True
+    #: Roles whose sessions are customers (the session name is the customer id) - any role the API
+    #: admits by default.
+    customer_roles: Sequence[iam.IRole] = ()
+    #: The VPC's SQS interface endpoint: the processor shortens the visibility of messages that failed
+    #: for a transient reason, which needs SQS from the isolated subnets - none by default, which is
+    #: right only when the subnets reach SQS another way (NAT); without either, backoffs fail and such
+    #: messages wait out the whole visibility timeout.
+    sqs_endpoint: ec2.IInterfaceVpcEndpoint | None = None
     #: DAX nodes (1-11) - 3 in production, 1 in a sandbox. ``None`` keeps the default; there is always DAX.
     dax_node_count: int | None = None
     #: Pre-warmed throughput of the orders table for a known sale - none by default. A new on-demand
@@ -141,6 +160,10 @@ class FlashSaleOrderPipeline(Construct):
         processor_sg.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to DynamoDB via the VPC endpoint"
         )
+        if props.sqs_endpoint is not None:
+            props.sqs_endpoint.connections.allow_default_port_from(
+                processor_sg, "Flash-sale processor: visibility backoffs"
+            )
         self.dax = DaxCache(
             self,
             "Dax",
@@ -170,12 +193,7 @@ class FlashSaleOrderPipeline(Construct):
                 timeout=props.function_timeout,
                 vpc=props.vpc,
                 security_groups=[processor_sg],
-                environment={
-                    "ORDERS_TABLE_NAME": self.orders.table.table_name,
-                    "PRODUCTS_TABLE_NAME": self.products.table.table_name,
-                    "DAX_ENDPOINT": self.dax.endpoint_url,
-                    **props.environment,
-                },
+                environment={**self._processor_environment(props), **props.environment},
             ),
         )
         acknowledge(
@@ -186,8 +204,8 @@ class FlashSaleOrderPipeline(Construct):
         )
         self.dax.connections.allow_default_port_from(self.processor.function, "Flash-sale processor over TLS")
         self.dax.grant_read(self.processor.role)
-        # Exactly what the order transaction and the rejection record need.
-        self.orders.grant(self.processor.role, "dynamodb:PutItem")
+        # Exactly what the order transaction, the per-customer counter and the rejection record need.
+        self.orders.grant(self.processor.role, "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.products.grant(self.processor.role, "dynamodb:UpdateItem", "dynamodb:GetItem")
 
         self.event_source = sources.SqsEventSource(
@@ -211,9 +229,35 @@ class FlashSaleOrderPipeline(Construct):
             ),
         )
 
+    def _processor_environment(self, props: FlashSaleOrderPipelineProps) -> dict[str, str]:
+        environment = {
+            settings.ORDERS_TABLE_ENV: self.orders.table.table_name,
+            settings.PRODUCTS_TABLE_ENV: self.products.table.table_name,
+            settings.ORDER_QUEUE_URL_ENV: self.queue.queue.queue_url,
+            settings.DAX_ENDPOINT_ENV: self.dax.endpoint_url,
+            settings.MAX_UNITS_PER_CUSTOMER_ENV: str(props.max_units_per_customer),
+            settings.REQUIRE_CALLER_IDENTITY_ENV: "true" if props.require_caller_identity else "false",
+        }
+        if props.customer_roles:
+            environment[settings.CUSTOMER_ROLE_NAMES_ENV] = Fn.join(
+                ",", [role.role_name for role in props.customer_roles]
+            )
+        return environment
 
-#: Variables the pipeline sets on the processor; ``environment`` may not override them.
-PROCESSOR_ENVIRONMENT_KEYS = {"ORDERS_TABLE_NAME": "", "PRODUCTS_TABLE_NAME": "", "DAX_ENDPOINT": ""}
+
+#: Variables the pipeline sets on its functions; ``environment`` may not override them.
+PROCESSOR_ENVIRONMENT_KEYS = dict.fromkeys(
+    (
+        settings.ORDERS_TABLE_ENV,
+        settings.PRODUCTS_TABLE_ENV,
+        settings.ORDER_QUEUE_URL_ENV,
+        settings.DAX_ENDPOINT_ENV,
+        settings.MAX_UNITS_PER_CUSTOMER_ENV,
+        settings.REQUIRE_CALLER_IDENTITY_ENV,
+        settings.CUSTOMER_ROLE_NAMES_ENV,
+    ),
+    "",
+)
 
 
 def _validate(name: str, props: FlashSaleOrderPipelineProps) -> Duration:
@@ -226,6 +270,15 @@ def _validate(name: str, props: FlashSaleOrderPipelineProps) -> Duration:
     for prop in ("batch_size", "max_concurrency", "max_receive_count", "api_rate_limit", "api_burst_limit"):
         check_int(name, prop, getattr(props, prop))
     check_int(name, "dax_node_count", props.dax_node_count, optional=True)
+    check_int(name, "max_units_per_customer", props.max_units_per_customer)
+    check_range(
+        name,
+        "max_units_per_customer",
+        props.max_units_per_customer,
+        minimum=1,
+        maximum=settings.MAX_UNITS_PER_CUSTOMER_CEILING,
+    )
+    check_instance(name, "require_caller_identity", props.require_caller_identity, bool)
     check_environment(name, props.environment, PROCESSOR_ENVIRONMENT_KEYS)
     check_warm_throughput(name, props.orders_warm_throughput, prop="orders_warm_throughput")
     window = props.max_batching_window.to_seconds()
@@ -244,14 +297,15 @@ def _validate(name: str, props: FlashSaleOrderPipelineProps) -> Duration:
     check_range(name, "dax_node_count", props.dax_node_count, minimum=1, maximum=11)
     function_seconds = props.function_timeout.to_seconds()
     check_range(name, "function_timeout (seconds)", function_seconds, minimum=1, maximum=900)
-    minimum_visibility = VISIBILITY_TIMEOUT_FACTOR * function_seconds
+    minimum_visibility = VISIBILITY_TIMEOUT_FACTOR * function_seconds + window
     visibility = props.visibility_timeout or Duration.seconds(minimum_visibility)
     if visibility.to_seconds() < minimum_visibility:
         raise PropValidationError(
             name,
             "visibility_timeout (seconds)",
             visibility.to_seconds(),
-            f"allowed: at least {VISIBILITY_TIMEOUT_FACTOR} x function_timeout = {minimum_visibility} s, "
-            "so a message is not redelivered while an invocation still works on it",
+            f"allowed: at least {VISIBILITY_TIMEOUT_FACTOR} x function_timeout + max_batching_window = "
+            f"{minimum_visibility:g} s, so a message is not redelivered while a batch is gathered or an "
+            "invocation still works on it",
         )
     return visibility
