@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, handler_code
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import DeployTimeAzStack, IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
 from dbpatterns.common.validation import PropValidationError
@@ -26,7 +26,7 @@ ENV = Environment(account="123456789012", region="eu-west-1")
 def template() -> Template:
     """Every shared construct in one production stack, synthesized once with cdk-nag."""
     app = new_app()
-    stack = Stack(app, "Common", env=ENV)
+    stack = DeployTimeAzStack(app, "Common", env=ENV)
     profile = DeploymentProfile.PRODUCTION
     key = create_key(stack, "Key", description="shared defaults test", profile=profile)
     queue = SecureQueue(
