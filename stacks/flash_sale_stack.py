@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
@@ -23,7 +24,14 @@ class FlashSaleStack(ReferenceStack):
         super().__init__(scope, construct_id, **kwargs)
         self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
         self.pipeline = FlashSaleOrderPipeline(
-            self, "Orders", FlashSaleOrderPipelineProps(profile=profile, vpc=self.network.vpc)
+            self,
+            "Orders",
+            FlashSaleOrderPipelineProps(
+                profile=profile,
+                vpc=self.network.vpc,
+                # DbPatterns-ApiGatewayAccount sets it; this stack depends on that one.
+                account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
+            ),
         )
         CfnOutput(
             self,

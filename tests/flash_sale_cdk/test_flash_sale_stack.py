@@ -11,6 +11,7 @@ from aws_cdk.assertions import Capture, Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
@@ -19,6 +20,8 @@ from tests.support.synth import mask_assets, new_app, stack_template, stack_temp
 
 STACK = "DbPatterns-FlashSale"
 pytestmark = pytest.mark.synth
+
+ELSEWHERE = AccountCloudWatchRole.MANAGED_ELSEWHERE
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +281,9 @@ def build(**overrides: Any) -> Stack:
     FlashSaleOrderPipeline(
         stack,
         "Pipeline",
-        FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, **overrides),
+        FlashSaleOrderPipelineProps(
+            profile=DeploymentProfile.SANDBOX, vpc=vpc, account_cloud_watch_role=ELSEWHERE, **overrides
+        ),
     )
     return stack
 
@@ -329,7 +334,9 @@ def test_defines_nothing_when_props_are_invalid() -> None:
         FlashSaleOrderPipeline(
             stack,
             "Pipeline",
-            FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, batch_size=0),
+            FlashSaleOrderPipelineProps(
+                profile=DeploymentProfile.SANDBOX, vpc=vpc, account_cloud_watch_role=ELSEWHERE, batch_size=0
+            ),
         )
     assert [child.node.id for child in stack.node.children] == ["Vpc"]
 
@@ -357,6 +364,7 @@ def test_rejects_a_waf_rate_limit_below_wafs_minimum() -> None:
         queue=None,  # type: ignore[arg-type]  # never used: validation fails first
         request_schema={},
         profile=DeploymentProfile.SANDBOX,
+        account_cloud_watch_role=ELSEWHERE,
         rate_limit_per_ip=5,
     )
     with pytest.raises(PropValidationError, match=r"rate_limit_per_ip=5; allowed: 10 to"):

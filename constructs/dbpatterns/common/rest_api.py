@@ -7,6 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole, ApiGatewayCloudWatchRole
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_range
@@ -29,6 +30,7 @@ def create_rest_api(
     profile: DeploymentProfile,
     rate_limit: int,
     burst_limit: int,
+    account_cloud_watch_role: AccountCloudWatchRole,
     log_encryption_key: kms.IKey | None = None,
 ) -> tuple[apigw.RestApi, logs.LogGroup]:
     """A regional REST API whose ``v1`` stage throttles, traces and logs; returns it and its access logs.
@@ -37,9 +39,9 @@ def create_rest_api(
     is the API's scope in the tree) and ``AccessLogs`` in ``scope``.
 
     Access logs are JSON with caller, IP and status; execution logs carry errors only and never
-    request bodies (``data_trace_enabled=False``), which hold customer data. Execution logging needs
-    the account's API Gateway CloudWatch role (``dbpatterns.common.api_logging``), set once per account
-    and region rather than by each API.
+    request bodies (``data_trace_enabled=False``), which hold customer data. Both need the account's
+    API Gateway CloudWatch role, set once per account and region: ``account_cloud_watch_role`` says
+    whether someone else sets it or this stack does (:class:`AccountCloudWatchRole`).
     """
     access_logs = create_log_group(scope, "AccessLogs", profile=profile, encryption_key=log_encryption_key)
     api = apigw.RestApi(
@@ -70,4 +72,7 @@ def create_rest_api(
             ),
         ),
     )
+    if account_cloud_watch_role is AccountCloudWatchRole.CREATE:
+        # The stage's logging settings are refused until the account has the role.
+        api.deployment_stage.node.add_dependency(ApiGatewayCloudWatchRole.of_stack(scope).account)
     return api, access_logs

@@ -13,13 +13,14 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.dependencies import pure_python_layer
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
-from dbpatterns.common.validation import PropValidationError, check_range
+from dbpatterns.common.validation import PropValidationError, check_instance, check_range
 from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
@@ -46,6 +47,11 @@ class FlashSaleOrderPipelineProps:
     profile: DeploymentProfile
     #: VPC for the processor and DAX (private isolated subnets, DynamoDB gateway endpoint).
     vpc: ec2.IVpc
+    #: Who sets API Gateway's account-level CloudWatch Logs role, which the API stage's execution and
+    #: access logs need: ``AccountCloudWatchRole.MANAGED_ELSEWHERE`` (another stack, your landing zone
+    #: or once by hand) or ``AccountCloudWatchRole.CREATE`` (this stack sets it, retained on deletion).
+    #: Required: in an account and region without the role the stage fails to deploy.
+    account_cloud_watch_role: AccountCloudWatchRole
     #: Messages per processor invocation (1-10,000; above 10 needs ``max_batching_window``) - 10.
     batch_size: int = 10
     #: How long SQS gathers a batch (0-300 s) - 1 second by default.
@@ -206,12 +212,14 @@ class FlashSaleOrderPipeline(Construct):
                 profile=props.profile,
                 rate_limit=props.api_rate_limit,
                 burst_limit=props.api_burst_limit,
+                account_cloud_watch_role=props.account_cloud_watch_role,
             ),
         )
 
 
 def _validate(props: FlashSaleOrderPipelineProps) -> Duration:
     name = FlashSaleOrderPipeline.__name__
+    check_instance(name, "account_cloud_watch_role", props.account_cloud_watch_role, AccountCloudWatchRole)
     window = props.max_batching_window.to_seconds()
     check_range(name, "batch_size", props.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
     check_range(name, "max_batching_window (seconds)", window, minimum=0, maximum=MAX_WINDOW_SECONDS)

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from aws_cdk import Duration
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.encryption import allow_cloudwatch_logs, create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import MAX_BURST_LIMIT, MAX_RATE_LIMIT
-from dbpatterns.common.validation import check_range
+from dbpatterns.common.validation import check_instance, check_range
 from dbpatterns.ledger import audit_archive as archive
 from dbpatterns.ledger import stream_consumers as consumers
 from dbpatterns.ledger.audit_archive import AuditArchive, AuditArchiveProps
@@ -27,6 +28,11 @@ class EventSourcedLedgerProps:
 
     #: Sandbox or production.
     profile: DeploymentProfile
+    #: Who sets API Gateway's account-level CloudWatch Logs role, which the API stage's execution and
+    #: access logs need: ``AccountCloudWatchRole.MANAGED_ELSEWHERE`` (another stack, your landing zone
+    #: or once by hand) or ``AccountCloudWatchRole.CREATE`` (this stack sets it, retained on deletion).
+    #: Required: in an account and region without the role the stage fails to deploy.
+    account_cloud_watch_role: AccountCloudWatchRole
     #: Stage requests per second of the command API - 100 by default.
     api_rate_limit: int = 100
     #: Stage burst of the command API - 200 by default.
@@ -78,6 +84,7 @@ class EventSourcedLedger(Construct):
                 profile=profile,
                 rate_limit=props.api_rate_limit,
                 burst_limit=props.api_burst_limit,
+                account_cloud_watch_role=props.account_cloud_watch_role,
                 log_encryption_key=self.log_key,
             ),
         )
@@ -144,6 +151,7 @@ class EventSourcedLedger(Construct):
 def _validate(props: EventSourcedLedgerProps) -> None:
     """The parts check these again; checking here too means nothing is defined when one is wrong."""
     name = EventSourcedLedger.__name__
+    check_instance(name, "account_cloud_watch_role", props.account_cloud_watch_role, AccountCloudWatchRole)
     check_range(name, "api_rate_limit", props.api_rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
     check_range(name, "api_burst_limit", props.api_burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
     check_range(
