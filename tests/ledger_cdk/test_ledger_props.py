@@ -25,6 +25,7 @@ from dbpatterns.ledger import (
     LedgerStreamConsumers,
     LedgerStreamConsumersProps,
 )
+from stacks.config import AppConfig
 from tests.support.synth import new_app
 
 PROFILE = DeploymentProfile.SANDBOX
@@ -34,7 +35,8 @@ ELSEWHERE = AccountCloudWatchRole.MANAGED_ELSEWHERE
 
 class Parts:
     def __init__(self) -> None:
-        self.stack = Stack(new_app(), "Props")
+        # A concrete region: the event store's tables use a customer-managed key.
+        self.stack = Stack(new_app(), "Props", env=AppConfig().env())
         self.store = LedgerEventStore(self.stack, "Store", LedgerEventStoreProps(profile=PROFILE))
         self.archive = AuditArchive(self.stack, "Archive", AuditArchiveProps(profile=PROFILE))
 

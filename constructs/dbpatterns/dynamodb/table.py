@@ -15,7 +15,15 @@ from constructs import Construct
 from dbpatterns.capacity import Workload, plan
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import PropValidationError, check_count, check_range, check_unique, require
+from dbpatterns.common.validation import (
+    PropValidationError,
+    check_concrete_region,
+    check_count,
+    check_range,
+    check_unique,
+    construct_label,
+    require,
+)
 
 #: DynamoDB service limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
 MAX_GSI_COUNT = 20
@@ -107,6 +115,15 @@ class DynamoTable(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: DynamoTableProps) -> None:
         _validate(props)
+        if props.encryption is TableEncryption.CUSTOMER_MANAGED:
+            check_concrete_region(
+                construct_label(type(self), scope, construct_id),
+                scope,
+                "encryption",
+                props.encryption.name,
+                because="TableV2 renders customer-managed-key settings per region",
+                alternative="use encryption=TableEncryption.AWS_OWNED",
+            )
         super().__init__(scope, construct_id)
 
         self.encryption_key: kms.IKey | None = None

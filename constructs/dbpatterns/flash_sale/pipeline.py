@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
@@ -20,7 +20,13 @@ from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
-from dbpatterns.common.validation import PropValidationError, check_instance, check_range
+from dbpatterns.common.validation import (
+    PropValidationError,
+    check_concrete_region,
+    check_instance,
+    check_range,
+    construct_label,
+)
 from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
@@ -91,6 +97,13 @@ class FlashSaleOrderPipeline(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: FlashSaleOrderPipelineProps) -> None:
         visibility_timeout = _validate(props)
+        check_concrete_region(
+            construct_label(type(self), scope, construct_id),
+            scope,
+            "stack",
+            Stack.of(scope).node.path,
+            because="its DynamoDB tables use a customer-managed KMS key, which TableV2 renders per region",
+        )
         super().__init__(scope, construct_id)
         production = props.profile.is_production
 

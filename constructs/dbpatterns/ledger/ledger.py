@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from constructs import Construct
 
 from dbpatterns.common.api_logging import AccountCloudWatchRole
@@ -13,7 +13,7 @@ from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import MAX_BURST_LIMIT, MAX_RATE_LIMIT
-from dbpatterns.common.validation import check_instance, check_range
+from dbpatterns.common.validation import check_concrete_region, check_instance, check_range, construct_label
 from dbpatterns.ledger import audit_archive as archive
 from dbpatterns.ledger import stream_consumers as consumers
 from dbpatterns.ledger.audit_archive import AuditArchive, AuditArchiveProps
@@ -62,6 +62,13 @@ class EventSourcedLedger(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: EventSourcedLedgerProps) -> None:
         _validate(props)
+        check_concrete_region(
+            construct_label(type(self), scope, construct_id),
+            scope,
+            "stack",
+            Stack.of(scope).node.path,
+            because="its DynamoDB tables use a customer-managed KMS key, which TableV2 renders per region",
+        )
         super().__init__(scope, construct_id)
         profile = props.profile
 
