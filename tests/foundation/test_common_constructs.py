@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, handler_code
+from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.network import DeployTimeAzStack, IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
@@ -206,16 +204,6 @@ def test_function_role_has_no_aws_managed_policies(template: Template) -> None:
     }
     assert len(roles) == 1
     assert "ManagedPolicyArns" not in next(iter(roles.values()))["Properties"]
-
-
-def test_handler_asset_holds_runtime_code_but_no_construct_code() -> None:
-    staged = Path(handler_code().path) / "dbpatterns"
-    assert (staged / "__init__.py").is_file()
-    assert (staged / "handlers" / "__init__.py").is_file()
-    assert (staged / "runtime" / "__init__.py").is_file()
-    assert not (staged / "common").exists()
-    assert not (staged / "dynamodb").exists()
-    assert not list(staged.rglob("__pycache__"))
 
 
 def test_rejects_memory_outside_lambda_limits() -> None:

@@ -14,9 +14,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from dbpatterns.common.api_logging import AccountCloudWatchRole
-from dbpatterns.common.dependencies import pure_python_layer
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
+from dbpatterns.common.layers import PinnedDistribution, VerifiedLayerContent
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
@@ -39,8 +39,28 @@ MAX_BATCH_SIZE, MAX_BATCH_WITHOUT_WINDOW, MAX_WINDOW_SECONDS = 10_000, 10, 300
 MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1_000
 #: AWS's advice for a Lambda consumer: visibility timeout at least six times the function timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
-#: The DAX client (PyPI amazon-dax-client, pure Python) and its two pure-Python dependencies.
-DAX_CLIENT_REQUIREMENTS = ("amazon-dax-client==2.1.0", "antlr4-python3-runtime==4.13.2", "six==1.17.0")
+#: The DAX client (PyPI amazon-dax-client, pure Python) and its two pure-Python dependencies, copied
+#: into a layer from the installed ``dax`` extra of this library (botocore comes with the runtime).
+#: ``code_sha256`` is ``dbpatterns.common.layers.code_digest`` of each version's files from PyPI.
+DAX_CLIENT_DISTRIBUTIONS = (
+    PinnedDistribution(
+        name="amazon-dax-client",
+        version="2.1.0",
+        code_sha256="b4137724e10e1c41ae3251db85db18150009bdaca127bee8df6dec6872708c5c",
+    ),
+    PinnedDistribution(
+        name="antlr4-python3-runtime",
+        version="4.13.2",
+        code_sha256="5b15f5172ac71c4c6ba6de623ef1d0490ddea4aba55ad203bedc519fac927834",
+    ),
+    PinnedDistribution(
+        name="six",
+        version="1.17.0",
+        code_sha256="6c01669461ea20344bfcf5730d4f36b6f7eb383069978bced32d0e9ebbb2a24b",
+    ),
+)
+#: The library extra that installs :data:`DAX_CLIENT_DISTRIBUTIONS`.
+DAX_CLIENT_EXTRA = "dax"
 #: amazon-dax-client 2.1.0 declares support up to Python 3.13, so its function runs on 3.13.
 DAX_CLIENT_RUNTIME = lambda_.Runtime.PYTHON_3_13
 
@@ -104,6 +124,11 @@ class FlashSaleOrderPipeline(Construct):
             Stack.of(scope).node.path,
             because="its DynamoDB tables use a customer-managed KMS key, which TableV2 renders per region",
         )
+        dax_client = VerifiedLayerContent.of(
+            DAX_CLIENT_DISTRIBUTIONS,
+            construct=construct_label(type(self), scope, construct_id),
+            extra=DAX_CLIENT_EXTRA,
+        )
         super().__init__(scope, construct_id)
         production = props.profile.is_production
 
@@ -166,10 +191,9 @@ class FlashSaleOrderPipeline(Construct):
             ),
         )
 
-        dax_layer = pure_python_layer(
+        dax_layer = dax_client.layer(
             self,
             "DaxClientLayer",
-            requirements=DAX_CLIENT_REQUIREMENTS,
             description="amazon-dax-client and its pure-Python dependencies",
             compatible_runtimes=[DAX_CLIENT_RUNTIME],
         )
