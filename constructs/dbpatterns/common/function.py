@@ -194,7 +194,9 @@ class HandlerFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=self.log_group,
-            layers=[layer, *props.layers],
+            # In construct-path order: CDK sorts layers that way only under the feature flag
+            # @aws-cdk/aws-lambda:recognizeLayerVersion; sorted here, the order is the same without it.
+            layers=sorted([layer, *props.layers], key=lambda version: version.node.path),
             vpc=props.vpc,
             vpc_subnets=(
                 props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)

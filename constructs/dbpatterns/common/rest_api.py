@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import jsii
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk.interfaces.aws_apigateway import IStageRef
 from constructs import Construct
 
 from dbpatterns.common.api_logging import AccountCloudWatchRole, ApiGatewayCloudWatchRole
@@ -21,6 +24,29 @@ def check_throttling(construct: str, rate_limit: int, burst_limit: int) -> None:
     """Fail unless the stage limits are within API Gateway's account-level ceilings."""
     check_range(construct, "rate_limit", rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
     check_range(construct, "burst_limit", burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
+
+
+@jsii.implements(apigw.IAccessLogDestination)
+class _LogGroupDestination:
+    """A log group as access-log destination, named by its ARN without the trailing ``:*``.
+
+    ``apigw.LogGroupLogDestination`` renders that ARN only when the app sets the feature flag
+    ``@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard`` (``cdk init`` does) and the
+    log group's ``Arn`` attribute otherwise; this gives the same template either way.
+    """
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._log_group = log_group
+
+    def bind(self, stage: IStageRef) -> apigw.AccessLogDestinationConfig:
+        return apigw.AccessLogDestinationConfig(
+            destination_arn=Stack.of(self._log_group).format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=self._log_group.log_group_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        )
 
 
 def create_rest_api(
@@ -58,7 +84,7 @@ def create_rest_api(
             logging_level=apigw.MethodLoggingLevel.ERROR,
             metrics_enabled=True,
             data_trace_enabled=False,
-            access_log_destination=apigw.LogGroupLogDestination(access_logs),
+            access_log_destination=_LogGroupDestination(access_logs),
             access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                 caller=True,
                 http_method=True,
