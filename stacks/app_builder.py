@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
 
-from dbpatterns.common.nag import ScopedNagPack
+from dbpatterns.compliance import ScopedNagPack
 from stacks.api_gateway_account_stack import ApiGatewayAccountStack
 from stacks.aurora_secondary_stack import AuroraSecondaryStack
 from stacks.aurora_showcase_stack import AuroraShowcaseStack

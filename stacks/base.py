@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import Fn, Stack
-
-#: How many AZs a stack may spread over; CloudFormation picks them in the deploying account.
-MAX_AZS = 3
+from dbpatterns.common.network import DeployTimeAzStack
 
 
-class ReferenceStack(Stack):
+class ReferenceStack(DeployTimeAzStack):
     """A stack whose availability zones are resolved by CloudFormation at deploy time.
 
     A stack with a concrete account and region normally asks AWS for its AZ names during synth
     (a context lookup that needs credentials), and ``ec2.Vpc`` reads them even when it is given AZ
     tokens. Answering with ``Fn::Select [i, Fn::GetAZs ""]`` keeps synth free of lookups, keeps AZ
     names out of the templates (cfn-lint W3010) and works in any account, whose AZ names differ.
+    The library's :class:`~dbpatterns.common.network.DeployTimeAzStack` does this; the app's stacks
+    share it through this class.
     """
-
-    @property
-    def availability_zones(self) -> list[str]:
-        return [Fn.select(index, Fn.get_azs()) for index in range(MAX_AZS)]

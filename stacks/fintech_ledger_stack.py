@@ -6,6 +6,7 @@ from typing import Any
 
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.ledger.ledger import EventSourcedLedger, EventSourcedLedgerProps
 from stacks.base import ReferenceStack
@@ -18,4 +19,12 @@ class FintechLedgerStack(ReferenceStack):
         self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.ledger = EventSourcedLedger(self, "Ledger", EventSourcedLedgerProps(profile=profile))
+        self.ledger = EventSourcedLedger(
+            self,
+            "Ledger",
+            EventSourcedLedgerProps(
+                profile=profile,
+                # DbPatterns-ApiGatewayAccount sets it; this stack depends on that one.
+                account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
+            ),
+        )

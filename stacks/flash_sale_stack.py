@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
@@ -36,6 +37,8 @@ class FlashSaleStack(ReferenceStack):
                 profile=profile,
                 vpc=self.network.vpc,
                 sqs_endpoint=self.network.interface_endpoints["Sqs"],
+                # DbPatterns-ApiGatewayAccount sets it; this stack depends on that one.
+                account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
             ),
         )
         CfnOutput(

@@ -1,4 +1,8 @@
-"""The one exception type for invalid props and inputs (no aws_cdk import, usable from CLIs)."""
+"""The library's exception types (no aws_cdk import, usable from CLIs).
+
+:class:`PropValidationError` is the one type for invalid props and inputs; :class:`DependencyError`
+says that a Python distribution a construct copies into a Lambda layer is not installed as pinned.
+"""
 
 from __future__ import annotations
 
@@ -17,3 +21,11 @@ class PropValidationError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{construct}: invalid {prop}={value!r}; {allowed}")
+
+
+class DependencyError(ImportError):
+    """A distribution a construct builds a Lambda layer from is missing, another version, or altered.
+
+    The message names the construct, the distribution, what was found and the extra to install
+    (e.g. ``pip install "dbpatterns[dax]"``).
+    """

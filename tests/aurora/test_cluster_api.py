@@ -15,8 +15,8 @@ from cdk_nag import AwsSolutionsChecks
 
 from dbpatterns.aurora.clone import AuroraClone, AuroraCloneProps
 from dbpatterns.aurora.cluster import AuroraCluster, AuroraClusterProps
-from dbpatterns.common.nag import ScopedNagPack
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.compliance import ScopedNagPack
 from tests.support.synth import new_app
 
 MYSQL = rds.DatabaseClusterEngine.aurora_mysql(version=rds.AuroraMysqlEngineVersion.VER_3_08_0)

@@ -13,6 +13,7 @@ from aws_cdk.assertions import Capture, Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
@@ -23,6 +24,8 @@ from tests.support.synth import mask_assets, new_app, stack_template, stack_temp
 
 STACK = "DbPatterns-FlashSale"
 pytestmark = pytest.mark.synth
+
+ELSEWHERE = AccountCloudWatchRole.MANAGED_ELSEWHERE
 
 
 @pytest.fixture(scope="module")
@@ -273,14 +276,16 @@ def test_stack_matches_snapshot(snapshot: SnapshotAssertion) -> None:
 
 
 def build(**overrides: Any) -> Stack:
-    stack = Stack(new_app(), "Invalid")
+    stack = Stack(new_app(), "Invalid", env=AppConfig().env())
     vpc = ec2.Vpc.from_vpc_attributes(
         stack, "Vpc", vpc_id="vpc-1", availability_zones=["a", "b"], isolated_subnet_ids=["s-1", "s-2"]
     )
     FlashSaleOrderPipeline(
         stack,
         "Pipeline",
-        FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, **overrides),
+        FlashSaleOrderPipelineProps(
+            profile=DeploymentProfile.SANDBOX, vpc=vpc, account_cloud_watch_role=ELSEWHERE, **overrides
+        ),
     )
     return stack
 
@@ -352,7 +357,9 @@ def test_defines_nothing_when_props_are_invalid() -> None:
         FlashSaleOrderPipeline(
             stack,
             "Pipeline",
-            FlashSaleOrderPipelineProps(profile=DeploymentProfile.SANDBOX, vpc=vpc, batch_size=0),
+            FlashSaleOrderPipelineProps(
+                profile=DeploymentProfile.SANDBOX, vpc=vpc, account_cloud_watch_role=ELSEWHERE, batch_size=0
+            ),
         )
     assert [child.node.id for child in stack.node.children] == ["Vpc"]
 
@@ -380,6 +387,7 @@ def test_rejects_a_waf_rate_limit_below_wafs_minimum() -> None:
         queue=None,  # type: ignore[arg-type]  # never used: validation fails first
         request_schema={},
         profile=DeploymentProfile.SANDBOX,
+        account_cloud_watch_role=ELSEWHERE,
         rate_limit_per_ip=5,
     )
     with pytest.raises(PropValidationError, match=r"rate_limit_per_ip=5; allowed: 10 to"):
@@ -478,7 +486,11 @@ def test_customer_roles_limit_who_counts_as_a_customer() -> None:
         stack,
         "Pipeline",
         FlashSaleOrderPipelineProps(
-            profile=DeploymentProfile.SANDBOX, vpc=vpc, customer_roles=[shoppers], max_units_per_customer=2
+            profile=DeploymentProfile.SANDBOX,
+            vpc=vpc,
+            account_cloud_watch_role=ELSEWHERE,
+            customer_roles=[shoppers],
+            max_units_per_customer=2,
         ),
     )
     Template.from_stack(stack).has_resource_properties(

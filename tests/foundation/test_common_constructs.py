@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, handler_code
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
+from dbpatterns.common.network import DeployTimeAzStack, IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
 from dbpatterns.common.validation import PropValidationError
@@ -26,7 +24,7 @@ ENV = Environment(account="123456789012", region="eu-west-1")
 def template() -> Template:
     """Every shared construct in one production stack, synthesized once with cdk-nag."""
     app = new_app()
-    stack = Stack(app, "Common", env=ENV)
+    stack = DeployTimeAzStack(app, "Common", env=ENV)
     profile = DeploymentProfile.PRODUCTION
     key = create_key(stack, "Key", description="shared defaults test", profile=profile)
     queue = SecureQueue(
@@ -206,16 +204,6 @@ def test_function_role_has_no_aws_managed_policies(template: Template) -> None:
     }
     assert len(roles) == 1
     assert "ManagedPolicyArns" not in next(iter(roles.values()))["Properties"]
-
-
-def test_handler_asset_holds_runtime_code_but_no_construct_code() -> None:
-    staged = Path(handler_code().path) / "dbpatterns"
-    assert (staged / "__init__.py").is_file()
-    assert (staged / "handlers" / "__init__.py").is_file()
-    assert (staged / "runtime" / "__init__.py").is_file()
-    assert not (staged / "common").exists()
-    assert not (staged / "dynamodb").exists()
-    assert not list(staged.rglob("__pycache__"))
 
 
 def test_rejects_memory_outside_lambda_limits() -> None:

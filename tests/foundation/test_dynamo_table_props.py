@@ -13,6 +13,7 @@ from dbpatterns.capacity import Workload
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.dynamodb.table import CapacityMode, DynamoTable, DynamoTableProps, TableEncryption
+from stacks.config import AppConfig
 from tests.support.synth import new_app
 
 S = dynamodb.AttributeType.STRING
@@ -33,7 +34,7 @@ def lsi(name: str) -> dynamodb.LocalSecondaryIndexProps:
 @pytest.fixture
 def build() -> Callable[..., Stack]:
     """Builds a DynamoTable from keyword props; returns its (fresh) stack."""
-    stack = Stack(new_app(), "Test")
+    stack = Stack(new_app(), "Test", env=AppConfig().env())
 
     def _build(**overrides: Any) -> Stack:
         props: dict[str, Any] = {"partition_key": PK, "profile": DeploymentProfile.PRODUCTION, **overrides}

@@ -10,7 +10,7 @@ from aws_cdk import Stack, Validations
 from aws_cdk import aws_sns as sns
 from cdk_nag import PCIDSS321Checks
 
-from dbpatterns.common.nag import ScopedNagPack
+from dbpatterns.compliance import ScopedNagPack
 from tests.support.synth import new_app
 
 pytestmark = pytest.mark.synth

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import Duration, Stack
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.ledger import (
@@ -24,14 +25,18 @@ from dbpatterns.ledger import (
     LedgerStreamConsumers,
     LedgerStreamConsumersProps,
 )
+from stacks.config import AppConfig
 from tests.support.synth import new_app
 
 PROFILE = DeploymentProfile.SANDBOX
 
+ELSEWHERE = AccountCloudWatchRole.MANAGED_ELSEWHERE
+
 
 class Parts:
     def __init__(self) -> None:
-        self.stack = Stack(new_app(), "Props")
+        # A concrete region: the event store's tables use a customer-managed key.
+        self.stack = Stack(new_app(), "Props", env=AppConfig().env())
         self.store = LedgerEventStore(self.stack, "Store", LedgerEventStoreProps(profile=PROFILE))
         self.archive = AuditArchive(self.stack, "Archive", AuditArchiveProps(profile=PROFILE))
 
@@ -118,7 +123,10 @@ def test_rejects_api_throttling_outside_the_limits(
     parts: Parts, scope: Construct, prop: str, value: int, allowed: str
 ) -> None:
     changes: dict[str, Any] = {prop: value}
-    props = replace(LedgerCommandApiProps(event_store=parts.store, profile=PROFILE), **changes)
+    props = replace(
+        LedgerCommandApiProps(event_store=parts.store, profile=PROFILE, account_cloud_watch_role=ELSEWHERE),
+        **changes,
+    )
     assert_fails_first(
         scope, lambda s: LedgerCommandApi(s, "Api", props), rf"{prop}={value}; allowed: {allowed}"
     )
@@ -126,7 +134,10 @@ def test_rejects_api_throttling_outside_the_limits(
 
 def test_rejects_an_idempotency_ttl_under_a_minute(parts: Parts, scope: Construct) -> None:
     props = LedgerCommandApiProps(
-        event_store=parts.store, profile=PROFILE, idempotency_ttl=Duration.seconds(30)
+        event_store=parts.store,
+        profile=PROFILE,
+        account_cloud_watch_role=ELSEWHERE,
+        idempotency_ttl=Duration.seconds(30),
     )
     assert_fails_first(scope, lambda s: LedgerCommandApi(s, "Api", props), r"idempotency_ttl \(seconds\)=30")
 
@@ -144,5 +155,5 @@ def test_rejects_invalid_ledger_props_before_defining_any_part(
     scope: Construct, prop: str, value: object, match: str
 ) -> None:
     changes: dict[str, Any] = {prop: value}
-    props = replace(EventSourcedLedgerProps(profile=PROFILE), **changes)
+    props = replace(EventSourcedLedgerProps(profile=PROFILE, account_cloud_watch_role=ELSEWHERE), **changes)
     assert_fails_first(scope, lambda s: EventSourcedLedger(s, "Ledger", props), match)

@@ -8,8 +8,6 @@ role of its own with no AWS managed policy for logging (it may write only to its
 from __future__ import annotations
 
 import functools
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dbpatterns.common.assets import AssetFiles
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.nag import acknowledge
@@ -54,30 +53,31 @@ RESERVED_ENVIRONMENT = frozenset({"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS
 
 
 @functools.cache
-def _staged_handler_code() -> str:
-    """Copy the runtime part of the package (never the CDK constructs) into a staging folder.
+def handler_files() -> AssetFiles:
+    """The runtime part of the package (never the CDK constructs), read and hashed once per process.
 
     The asset holds ``dbpatterns/__init__.py``, ``dbpatterns/handlers`` and ``dbpatterns/runtime``,
     so handler strings are module paths like ``dbpatterns.handlers.ledger.api.handler`` both here and
     when the library is pip-installed. No Docker: the code is pure Python and its third-party
     dependencies (Powertools, boto3) come from the Lambda runtime and the Powertools layer.
     """
-    staging = Path(tempfile.mkdtemp(prefix="dbpatterns-lambda-"))
-    target = staging / "dbpatterns"
-    target.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    files: list[tuple[str, Path]] = []
     for part in _RUNTIME_PARTS:
         source = _PACKAGE_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=ignore)
-        else:
-            shutil.copy2(source, target / part)
-    return str(staging)
+        candidates = sorted(source.rglob("*")) if source.is_dir() else [source]
+        for file in candidates:
+            if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
+                files.append((f"dbpatterns/{file.relative_to(_PACKAGE_ROOT).as_posix()}", file))
+    return AssetFiles.of(files)
 
 
 def handler_code() -> lambda_.AssetCode:
-    """The Lambda asset shared by every handler in this library (one asset per app)."""
-    return lambda_.Code.from_asset(_staged_handler_code())
+    """The Lambda asset shared by every handler in this library (one asset per app).
+
+    Staged by copying the files into the cloud assembly (no temp folder); its hash is a digest of the
+    files, so it is the same in every synth until a handler file changes.
+    """
+    return handler_files().code()
 
 
 def powertools_layer_arn(runtime: lambda_.Runtime, architecture: lambda_.Architecture, version: int) -> str:
@@ -182,7 +182,9 @@ class HandlerFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=self.log_group,
-            layers=[layer, *props.layers],
+            # In construct-path order: CDK sorts layers that way only under the feature flag
+            # @aws-cdk/aws-lambda:recognizeLayerVersion; sorted here, the order is the same without it.
+            layers=sorted([layer, *props.layers], key=lambda version: version.node.path),
             vpc=props.vpc,
             vpc_subnets=(
                 props.vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)

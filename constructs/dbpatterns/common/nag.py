@@ -4,19 +4,15 @@ cdk-nag 3 reads acknowledgments from construct metadata through aws-cdk-lib's ``
 An acknowledgment covers the construct it is put on and everything below it, so put it on the
 narrowest construct that owns the finding, and name one finding (``AwsSolutions-IAM5[Resource::*]``),
 never a whole rule family.
+
+Only aws-cdk-lib is needed here: an acknowledgment is construct metadata that any policy-validation
+plugin (cdk-nag or another) reads. Scoping a cdk-nag pack to part of an app is
+:mod:`dbpatterns.compliance` (the ``nag`` extra).
 """
 
 from __future__ import annotations
 
-import jsii
-from aws_cdk import (
-    Acknowledgment,
-    IPolicyValidationContext,
-    IPolicyValidationPlugin,
-    PolicyValidationPluginReport,
-    Validations,
-)
-from cdk_nag import NagPack
+from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
 _MIN_REASON_LENGTH = 30
@@ -30,30 +26,3 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
             f"say in at least {_MIN_REASON_LENGTH} characters why this resource is fine"
         )
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
-
-
-# cdk-nag 3 packs are validation plugins of the App: ``Validations.of(stack).add_plugins(pack)`` still
-# registers the pack on the enclosing Stage, and it then walks the whole app. To hold one stack to a
-# stricter pack (PCI DSS 3.2.1 for the ledger), wrap the pack so it validates that subtree only.
-@jsii.implements(IPolicyValidationPlugin)
-class ScopedNagPack:
-    """``pack`` applied to ``scope`` and its children only. Register it on the App."""
-
-    def __init__(self, pack: NagPack, scope: IConstruct) -> None:
-        self._pack = pack
-        self._scope = scope
-
-    @property
-    def name(self) -> str:
-        return self._pack.name
-
-    @property
-    def version(self) -> str | None:
-        return self._pack.version
-
-    @property
-    def rule_ids(self) -> list[str] | None:
-        return self._pack.rule_ids
-
-    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
-        return self._pack.validate_scope(self._scope)

@@ -5,16 +5,44 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Fn
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import PropValidationError, check_range, check_unique
+from dbpatterns.common.validation import (
+    PropValidationError,
+    check_range,
+    check_unique,
+    construct_label,
+    is_unresolved,
+)
 
 MAX_AZS = 6
+#: How many AZs :class:`DeployTimeAzStack` answers with (every commercial region has at least three).
+DEPLOY_TIME_AZ_COUNT = 3
+
+
+def deploy_time_availability_zones(count: int = DEPLOY_TIME_AZ_COUNT) -> list[str]:
+    """``Fn::Select [i, Fn::GetAZs ""]`` for ``i < count``: AZs CloudFormation picks in the deploying
+    account, so synth needs no lookup and templates carry no AZ name (cfn-lint W3010)."""
+    return [Fn.select(index, Fn.get_azs()) for index in range(count)]
+
+
+class DeployTimeAzStack(Stack):
+    """A ``Stack`` that answers its availability zones itself, with :func:`deploy_time_availability_zones`.
+
+    ``ec2.Vpc`` always reads ``Stack.availability_zones``; in a stack with a concrete account and
+    region that is a context lookup at synth (AWS credentials, ``cdk.context.json``), even when the
+    VPC is given its AZs. Derive stacks that hold an :class:`IsolatedNetwork` from this class (or
+    override ``availability_zones`` the same way in your own base class) to synthesize without it.
+    """
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return deploy_time_availability_zones()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +75,7 @@ class IsolatedNetwork(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: IsolatedNetworkProps) -> None:
         name = type(self).__name__
+        _check_no_az_lookup(construct_label(type(self), scope, construct_id), scope)
         max_azs = props.max_azs if props.max_azs is not None else (3 if props.profile.is_production else 2)
         check_range(name, "max_azs", max_azs, minimum=2, maximum=MAX_AZS)
         check_range(name, "nat_gateways", props.nat_gateways, minimum=0, maximum=max_azs)
@@ -62,7 +91,7 @@ class IsolatedNetwork(Construct):
 
         # AZs as `Fn::Select [i, Fn::GetAZs ""]`: chosen by CloudFormation in the deploying account, so
         # synth needs no AWS lookup and templates carry no hard-coded AZ name (cfn-lint W3010).
-        azs = list(props.availability_zones) or [Fn.select(i, Fn.get_azs()) for i in range(max_azs)]
+        azs = list(props.availability_zones) or deploy_time_availability_zones(max_azs)
 
         subnets = [
             ec2.SubnetConfiguration(
@@ -125,6 +154,34 @@ class IsolatedNetwork(Construct):
                 open=False,  # the endpoint security group above already admits HTTPS from the VPC
             )
             self.interface_endpoints[endpoint_id] = endpoint
+
+
+def _check_no_az_lookup(construct: str, scope: Construct) -> None:
+    """Fail instead of letting ``ec2.Vpc`` look up the stack's AZs at synth.
+
+    No lookup happens when the stack is environment-agnostic (CDK answers with ``Fn::GetAZs``), when
+    its class answers ``availability_zones`` itself (:class:`DeployTimeAzStack`), or when the app's
+    context already holds the answer (``cdk.json`` or ``cdk.context.json``).
+    """
+    stack = Stack.of(scope)
+    if is_unresolved(stack.account) or is_unresolved(stack.region):
+        return
+    answered_by = next(klass for klass in type(stack).__mro__ if "availability_zones" in vars(klass))
+    if not answered_by.__module__.startswith("aws_cdk"):
+        return
+    key = f"availability-zones:account={stack.account}:region={stack.region}"
+    if stack.node.try_get_context(key) is not None:
+        return
+    raise PropValidationError(
+        construct,
+        "stack",
+        stack.node.path,
+        "allowed: a stack that needs no availability-zone lookup at synth (ec2.Vpc reads the stack's AZs, "
+        "and a plain Stack with a concrete account and region looks them up with AWS credentials): "
+        "derive the stack from dbpatterns.common.network.DeployTimeAzStack (AZs chosen by CloudFormation "
+        "at deploy time) or override its availability_zones, or give the context key "
+        f"{key!r} (cdk.json), or make the stack environment-agnostic",
+    )
 
 
 def select_subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None = None) -> list[str]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import jsii
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk.interfaces.aws_apigateway import IStageRef
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole, ApiGatewayCloudWatchRole
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_range
@@ -22,6 +26,29 @@ def check_throttling(construct: str, rate_limit: int, burst_limit: int) -> None:
     check_range(construct, "burst_limit", burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
 
 
+@jsii.implements(apigw.IAccessLogDestination)
+class _LogGroupDestination:
+    """A log group as access-log destination, named by its ARN without the trailing ``:*``.
+
+    ``apigw.LogGroupLogDestination`` renders that ARN only when the app sets the feature flag
+    ``@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard`` (``cdk init`` does) and the
+    log group's ``Arn`` attribute otherwise; this gives the same template either way.
+    """
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._log_group = log_group
+
+    def bind(self, stage: IStageRef) -> apigw.AccessLogDestinationConfig:
+        return apigw.AccessLogDestinationConfig(
+            destination_arn=Stack.of(self._log_group).format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=self._log_group.log_group_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        )
+
+
 def create_rest_api(
     scope: Construct,
     *,
@@ -29,6 +56,7 @@ def create_rest_api(
     profile: DeploymentProfile,
     rate_limit: int,
     burst_limit: int,
+    account_cloud_watch_role: AccountCloudWatchRole,
     log_encryption_key: kms.IKey | None = None,
 ) -> tuple[apigw.RestApi, logs.LogGroup]:
     """A regional REST API whose ``v1`` stage throttles, traces and logs; returns it and its access logs.
@@ -37,9 +65,9 @@ def create_rest_api(
     is the API's scope in the tree) and ``AccessLogs`` in ``scope``.
 
     Access logs are JSON with caller, IP and status; execution logs carry errors only and never
-    request bodies (``data_trace_enabled=False``), which hold customer data. Execution logging needs
-    the account's API Gateway CloudWatch role (``dbpatterns.common.api_logging``), set once per account
-    and region rather than by each API.
+    request bodies (``data_trace_enabled=False``), which hold customer data. Both need the account's
+    API Gateway CloudWatch role, set once per account and region: ``account_cloud_watch_role`` says
+    whether someone else sets it or this stack does (:class:`AccountCloudWatchRole`).
     """
     access_logs = create_log_group(scope, "AccessLogs", profile=profile, encryption_key=log_encryption_key)
     api = apigw.RestApi(
@@ -56,7 +84,7 @@ def create_rest_api(
             logging_level=apigw.MethodLoggingLevel.ERROR,
             metrics_enabled=True,
             data_trace_enabled=False,
-            access_log_destination=apigw.LogGroupLogDestination(access_logs),
+            access_log_destination=_LogGroupDestination(access_logs),
             access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                 caller=True,
                 http_method=True,
@@ -70,4 +98,7 @@ def create_rest_api(
             ),
         ),
     )
+    if account_cloud_watch_role is AccountCloudWatchRole.CREATE:
+        # The stage's logging settings are refused until the account has the role.
+        api.deployment_stage.node.add_dependency(ApiGatewayCloudWatchRole.of_stack(scope).account)
     return api, access_logs

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Stack, Token
 from constructs import IConstruct
 
 from dbpatterns.errors import PropValidationError
 
 __all__ = [
     "PropValidationError",
+    "check_concrete_region",
     "check_count",
     "check_instance",
     "check_int",
@@ -127,3 +128,21 @@ def require(condition: bool, construct: str, prop: str, value: Any, allowed: str
     """Fail with ``allowed`` as the explanation unless ``condition`` holds."""
     if not condition:
         raise PropValidationError(construct, prop, value, allowed)
+
+
+def check_concrete_region(
+    construct: str, scope: IConstruct, prop: str, value: Any, *, because: str, alternative: str | None = None
+) -> None:
+    """Fail when ``scope`` is in an environment-agnostic stack (its region is known only at deploy time).
+
+    For settings CDK can render only for a known region. ``because`` says why; ``alternative`` is
+    another prop value that works anywhere, if there is one.
+    """
+    if is_unresolved(Stack.of(scope).region):
+        allowed = (
+            f"allowed only in a stack with a concrete region, because {because}: create the stack with "
+            "env=Environment(account=..., region=...)"
+        )
+        raise PropValidationError(
+            construct, prop, value, allowed + (f"; or {alternative}" if alternative else "")
+        )

@@ -20,6 +20,7 @@ from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
+    check_concrete_region,
     check_count,
     check_instance,
     check_int,
@@ -129,7 +130,17 @@ class DynamoTable(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: DynamoTableProps) -> None:
-        _validate(construct_label(type(self), scope, construct_id), props)
+        name = construct_label(type(self), scope, construct_id)
+        _validate(name, props)
+        if props.encryption is TableEncryption.CUSTOMER_MANAGED:
+            check_concrete_region(
+                name,
+                scope,
+                "encryption",
+                props.encryption.name,
+                because="TableV2 renders customer-managed-key settings per region",
+                alternative="use encryption=TableEncryption.AWS_OWNED",
+            )
         super().__init__(scope, construct_id)
 
         self.encryption_key: kms.IKey | None = None

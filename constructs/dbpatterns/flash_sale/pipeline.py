@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration, Fn
+from aws_cdk import Duration, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -14,14 +14,16 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from dbpatterns.common.dependencies import pure_python_layer
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, check_environment
+from dbpatterns.common.layers import PinnedDistribution, VerifiedLayerContent
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
 from dbpatterns.common.validation import (
     PropValidationError,
+    check_concrete_region,
     check_instance,
     check_int,
     check_range,
@@ -41,8 +43,28 @@ MAX_BATCH_SIZE, MAX_BATCH_WITHOUT_WINDOW, MAX_WINDOW_SECONDS = 10_000, 10, 300
 MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1_000
 #: AWS's advice for a Lambda consumer: visibility timeout at least six times the function timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
-#: The DAX client (PyPI amazon-dax-client, pure Python) and its two pure-Python dependencies.
-DAX_CLIENT_REQUIREMENTS = ("amazon-dax-client==2.1.0", "antlr4-python3-runtime==4.13.2", "six==1.17.0")
+#: The DAX client (PyPI amazon-dax-client, pure Python) and its two pure-Python dependencies, copied
+#: into a layer from the installed ``dax`` extra of this library (botocore comes with the runtime).
+#: ``code_sha256`` is ``dbpatterns.common.layers.code_digest`` of each version's files from PyPI.
+DAX_CLIENT_DISTRIBUTIONS = (
+    PinnedDistribution(
+        name="amazon-dax-client",
+        version="2.1.0",
+        code_sha256="b4137724e10e1c41ae3251db85db18150009bdaca127bee8df6dec6872708c5c",
+    ),
+    PinnedDistribution(
+        name="antlr4-python3-runtime",
+        version="4.13.2",
+        code_sha256="5b15f5172ac71c4c6ba6de623ef1d0490ddea4aba55ad203bedc519fac927834",
+    ),
+    PinnedDistribution(
+        name="six",
+        version="1.17.0",
+        code_sha256="6c01669461ea20344bfcf5730d4f36b6f7eb383069978bced32d0e9ebbb2a24b",
+    ),
+)
+#: The library extra that installs :data:`DAX_CLIENT_DISTRIBUTIONS`.
+DAX_CLIENT_EXTRA = "dax"
 #: amazon-dax-client 2.1.0 declares support up to Python 3.13, so its function runs on 3.13.
 DAX_CLIENT_RUNTIME = lambda_.Runtime.PYTHON_3_13
 
@@ -55,6 +77,11 @@ class FlashSaleOrderPipelineProps:
     profile: DeploymentProfile
     #: VPC for the processor and DAX (private isolated subnets, DynamoDB gateway endpoint).
     vpc: ec2.IVpc
+    #: Who sets API Gateway's account-level CloudWatch Logs role, which the API stage's execution and
+    #: access logs need: ``AccountCloudWatchRole.MANAGED_ELSEWHERE`` (another stack, your landing zone
+    #: or once by hand) or ``AccountCloudWatchRole.CREATE`` (this stack sets it, retained on deletion).
+    #: Required: in an account and region without the role the stage fails to deploy.
+    account_cloud_watch_role: AccountCloudWatchRole
     #: Messages per processor invocation (1-10,000; above 10 needs ``max_batching_window``) - 10.
     batch_size: int = 10
     #: How long SQS gathers a batch (0-300 s) - 1 second by default.
@@ -111,7 +138,16 @@ class FlashSaleOrderPipeline(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: FlashSaleOrderPipelineProps) -> None:
-        visibility_timeout = _validate(construct_label(type(self), scope, construct_id), props)
+        name = construct_label(type(self), scope, construct_id)
+        visibility_timeout = _validate(name, props)
+        check_concrete_region(
+            name,
+            scope,
+            "stack",
+            Stack.of(scope).node.path,
+            because="its DynamoDB tables use a customer-managed KMS key, which TableV2 renders per region",
+        )
+        dax_client = VerifiedLayerContent.of(DAX_CLIENT_DISTRIBUTIONS, construct=name, extra=DAX_CLIENT_EXTRA)
         super().__init__(scope, construct_id)
 
         self.key = create_key(
@@ -172,10 +208,9 @@ class FlashSaleOrderPipeline(Construct):
             ),
         )
 
-        dax_layer = pure_python_layer(
+        dax_layer = dax_client.layer(
             self,
             "DaxClientLayer",
-            requirements=DAX_CLIENT_REQUIREMENTS,
             description="amazon-dax-client and its pure-Python dependencies",
             compatible_runtimes=[DAX_CLIENT_RUNTIME],
         )
@@ -226,6 +261,7 @@ class FlashSaleOrderPipeline(Construct):
                 profile=props.profile,
                 rate_limit=props.api_rate_limit,
                 burst_limit=props.api_burst_limit,
+                account_cloud_watch_role=props.account_cloud_watch_role,
             ),
         )
 
@@ -281,6 +317,7 @@ def _validate(name: str, props: FlashSaleOrderPipelineProps) -> Duration:
     check_instance(name, "require_caller_identity", props.require_caller_identity, bool)
     check_environment(name, props.environment, PROCESSOR_ENVIRONMENT_KEYS)
     check_warm_throughput(name, props.orders_warm_throughput, prop="orders_warm_throughput")
+    check_instance(name, "account_cloud_watch_role", props.account_cloud_watch_role, AccountCloudWatchRole)
     window = props.max_batching_window.to_seconds()
     check_range(name, "batch_size", props.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
     check_range(name, "max_batching_window (seconds)", window, minimum=0, maximum=MAX_WINDOW_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -23,6 +24,8 @@ MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 36_500
 PRODUCTION_RETENTION_DAYS, SANDBOX_RETENTION_DAYS = 7 * 365, 1
 #: Prefix the audit handler writes under (``events/{account_id}/{event_id}.json``).
 EVENTS_PREFIX = AUDIT_KEY_PREFIX  # where the handlers write, one object per event
+#: Prefix of the archive's server access logs in the access-log bucket.
+ACCESS_LOGS_PREFIX = "audit-archive/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +83,8 @@ class AuditArchive(Construct):
 
         # Server access logs go to a bucket of their own. S3 delivers them only to a bucket with
         # SSE-S3 default encryption (not SSE-KMS), and logging the log bucket would log its own
-        # deliveries without end, so this bucket is the end of the chain.
+        # deliveries without end, so this bucket is the end of the chain. Object ownership is
+        # BUCKET_OWNER_ENFORCED (ACLs off): delivery is allowed by the bucket policy below.
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogs",
@@ -112,10 +116,9 @@ class AuditArchive(Construct):
             object_lock_default_retention=s3.ObjectLockRetention.compliance(retention)
             if production
             else s3.ObjectLockRetention.governance(retention),
-            server_access_logs_bucket=self.access_logs_bucket,
-            server_access_logs_prefix="audit-archive/",
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self._deliver_access_logs()
 
         acknowledge(
             self.access_logs_bucket,
@@ -143,6 +146,33 @@ class AuditArchive(Construct):
                 "cross-region replication needs a second locked bucket and key in another region, "
                 "which a deployment with a DR region adds.",
             )
+
+    def _deliver_access_logs(self) -> None:
+        """Server access logs of the archive into the log bucket, allowed by the log bucket's policy.
+
+        Set here on purpose rather than through ``Bucket(server_access_logs_bucket=...)``: that prop
+        grants delivery with a bucket policy only when the app sets the feature flag
+        ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``, and otherwise with the legacy
+        ``LogDeliveryWrite`` ACL, which BUCKET_OWNER_ENFORCED forbids. This gives the same template
+        with or without the flag: the logging service may put objects under the prefix only, only for
+        this archive bucket and only for this account.
+        """
+        archive = cast(s3.CfnBucket, self.bucket.node.default_child)
+        archive.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=self.access_logs_bucket.bucket_name,
+            log_file_prefix=ACCESS_LOGS_PREFIX,
+        )
+        self.access_logs_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs_bucket.arn_for_objects(f"{ACCESS_LOGS_PREFIX}*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                },
+            )
+        )
 
     @property
     def archive_write_finding(self) -> str:

@@ -10,12 +10,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.api_schema import json_schema
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import check_throttling, create_rest_api
-from dbpatterns.common.validation import check_range
+from dbpatterns.common.validation import check_instance, check_range
 from dbpatterns.common.web_acl import MAX_RATE_LIMIT as WAF_MAX_RATE_LIMIT
 from dbpatterns.common.web_acl import MIN_RATE_LIMIT as WAF_MIN_RATE_LIMIT
 from dbpatterns.common.web_acl import ApiWebAcl, ApiWebAclProps
@@ -36,6 +37,11 @@ class LedgerCommandApiProps:
     event_store: LedgerEventStore
     #: Sandbox or production: log retention and removal follow it.
     profile: DeploymentProfile
+    #: Who sets API Gateway's account-level CloudWatch Logs role, which the stage's execution and
+    #: access logs need: ``AccountCloudWatchRole.MANAGED_ELSEWHERE`` (another stack, your landing zone
+    #: or once by hand) or ``AccountCloudWatchRole.CREATE`` (this stack sets it, retained on deletion).
+    #: Required: in an account and region without the role the stage fails to deploy.
+    account_cloud_watch_role: AccountCloudWatchRole
     #: Steady requests per second for the stage (1-10000) - 100 by default.
     rate_limit: int = 100
     #: Burst of requests for the stage (1-5000) - 200 by default.
@@ -64,6 +70,9 @@ class LedgerCommandApi(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: LedgerCommandApiProps) -> None:
         name = type(self).__name__
+        check_instance(
+            name, "account_cloud_watch_role", props.account_cloud_watch_role, AccountCloudWatchRole
+        )
         check_throttling(name, props.rate_limit, props.burst_limit)
         check_range(
             name,
@@ -107,6 +116,7 @@ class LedgerCommandApi(Construct):
             profile=props.profile,
             rate_limit=props.rate_limit,
             burst_limit=props.burst_limit,
+            account_cloud_watch_role=props.account_cloud_watch_role,
             log_encryption_key=props.log_encryption_key,
         )
         validator = self.api.add_request_validator(

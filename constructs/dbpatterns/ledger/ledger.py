@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.encryption import allow_cloudwatch_logs, create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import MAX_BURST_LIMIT, MAX_RATE_LIMIT
 from dbpatterns.common.validation import (
+    check_concrete_region,
     check_instance,
     check_int,
     check_range,
@@ -33,6 +35,11 @@ class EventSourcedLedgerProps:
 
     #: Sandbox or production.
     profile: DeploymentProfile
+    #: Who sets API Gateway's account-level CloudWatch Logs role, which the API stage's execution and
+    #: access logs need: ``AccountCloudWatchRole.MANAGED_ELSEWHERE`` (another stack, your landing zone
+    #: or once by hand) or ``AccountCloudWatchRole.CREATE`` (this stack sets it, retained on deletion).
+    #: Required: in an account and region without the role the stage fails to deploy.
+    account_cloud_watch_role: AccountCloudWatchRole
     #: Stage requests per second of the command API - 100 by default.
     api_rate_limit: int = 100
     #: Stage burst of the command API - 200 by default.
@@ -61,7 +68,15 @@ class EventSourcedLedger(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: EventSourcedLedgerProps) -> None:
-        _validate(construct_label(type(self), scope, construct_id), props)
+        name = construct_label(type(self), scope, construct_id)
+        _validate(name, props)
+        check_concrete_region(
+            name,
+            scope,
+            "stack",
+            Stack.of(scope).node.path,
+            because="its DynamoDB tables use a customer-managed KMS key, which TableV2 renders per region",
+        )
         super().__init__(scope, construct_id)
         profile = props.profile
 
@@ -84,6 +99,7 @@ class EventSourcedLedger(Construct):
                 profile=profile,
                 rate_limit=props.api_rate_limit,
                 burst_limit=props.api_burst_limit,
+                account_cloud_watch_role=props.account_cloud_watch_role,
                 log_encryption_key=self.log_key,
             ),
         )
@@ -162,6 +178,7 @@ def _validate(name: str, props: EventSourcedLedgerProps) -> None:
     ):
         check_int(name, prop, getattr(props, prop))
     check_int(name, "audit_retention_days", props.audit_retention_days, optional=True)
+    check_instance(name, "account_cloud_watch_role", props.account_cloud_watch_role, AccountCloudWatchRole)
     check_range(name, "api_rate_limit", props.api_rate_limit, minimum=1, maximum=MAX_RATE_LIMIT)
     check_range(name, "api_burst_limit", props.api_burst_limit, minimum=1, maximum=MAX_BURST_LIMIT)
     check_range(

@@ -1,0 +1,321 @@
+"""A small CDK app of a library user's own, run by ``tests/packaging`` outside this repository.
+
+It imports only aws-cdk-lib and the *installed* ``dbpatterns`` distribution: no ``stacks/`` of this
+repo, no ``cdk.json`` (the test passes feature flags, or none, through ``CDK_CONTEXT_JSON`` as the CDK
+CLI does), plain ``cdk.Stack`` subclasses. Between them the stacks use every public construct.
+
+Environment (set by the test): ``CDK_OUTDIR`` (the cloud assembly), ``CDK_CONTEXT_JSON`` (optional) and
+``USER_APP_REPORT``, a JSON file this app writes: the library classes found in the construct tree and
+what each construct does in an environment-agnostic stack (``"ok"`` or the error it raised).
+
+All construct calls are in the ``_primary_*``, ``_secondary`` and ``ANYWHERE`` parts below, so an API
+change of the library means editing them only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from dbpatterns.aurora import (
+    AuroraClone,
+    AuroraCloneProps,
+    AuroraCluster,
+    AuroraClusterProps,
+    AuroraGlobalSecondary,
+    AuroraGlobalSecondaryProps,
+)
+from dbpatterns.backup import (
+    DatabaseBackupPlan,
+    DatabaseBackupPlanProps,
+    DatabaseBackupSelection,
+    DatabaseBackupSelectionProps,
+    EncryptedBackupVault,
+    EncryptedBackupVaultProps,
+)
+from dbpatterns.common.api_logging import AccountCloudWatchRole
+from dbpatterns.common.encryption import create_key
+from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
+from dbpatterns.common.network import DeployTimeAzStack, IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import deploy_time_availability_zones as deploy_time_azs
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.queue import SecureQueue, SecureQueueProps
+from dbpatterns.dynamodb import DynamoTable, DynamoTableProps, TableEncryption
+from dbpatterns.elasticache import (
+    CacheGlobalDatastore,
+    CacheGlobalDatastoreProps,
+    CacheReplicationGroup,
+    CacheReplicationGroupProps,
+    CacheSecondaryReplicationGroup,
+    CacheSecondaryReplicationGroupProps,
+    MemcachedCluster,
+    MemcachedClusterProps,
+)
+from dbpatterns.errors import PropValidationError
+from dbpatterns.flash_sale import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
+from dbpatterns.ledger import EventSourcedLedger, EventSourcedLedgerProps
+from dbpatterns.rds import RdsInstance, RdsInstanceProps, RdsReadReplica, RdsReadReplicaProps
+
+PROFILE = DeploymentProfile.SANDBOX
+ACCOUNT = "111111111111"
+PRIMARY = cdk.Environment(account=ACCOUNT, region="us-east-1")
+SECONDARY = cdk.Environment(account=ACCOUNT, region="eu-west-1")
+STRING = dynamodb.AttributeType.STRING
+
+
+# --- the constructs (the only place that calls the library) -----------------------------------------
+
+
+def _network(scope: Construct) -> IsolatedNetwork:
+    return IsolatedNetwork(
+        scope,
+        "Network",
+        IsolatedNetworkProps(
+            profile=PROFILE,
+            interface_endpoints={"SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER},
+        ),
+    )
+
+
+def _table(scope: Construct, encryption: TableEncryption = TableEncryption.CUSTOMER_MANAGED) -> DynamoTable:
+    return DynamoTable(
+        scope,
+        "Table",
+        DynamoTableProps(
+            profile=PROFILE, partition_key=dynamodb.Attribute(name="pk", type=STRING), encryption=encryption
+        ),
+    )
+
+
+def _queue(scope: Construct) -> SecureQueue:
+    key = create_key(scope, "QueueKey", description="user app queue", profile=PROFILE)
+    return SecureQueue(scope, "Queue", SecureQueueProps(encryption_key=key))
+
+
+def _function(scope: Construct) -> HandlerFunction:
+    return HandlerFunction(
+        scope,
+        "Function",
+        HandlerFunctionProps(
+            handler="dbpatterns.handlers.ledger.replay.handler",
+            profile=PROFILE,
+            description="user app function",
+            service_name="user-app",
+        ),
+    )
+
+
+def _rds(scope: Construct, network: IsolatedNetwork) -> RdsInstance:
+    return RdsInstance(
+        scope,
+        "Postgres",
+        RdsInstanceProps(
+            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_6),
+            profile=PROFILE,
+            vpc=network.vpc,
+            read_replicas=1,
+            secrets_manager_endpoint=network.interface_endpoints["SecretsManager"],
+        ),
+    )
+
+
+def _aurora(scope: Construct, network: IsolatedNetwork, *, global_database: bool) -> AuroraCluster:
+    engine = (
+        rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_9)
+        if global_database
+        else rds.DatabaseClusterEngine.aurora_mysql(version=rds.AuroraMysqlEngineVersion.VER_3_08_0)
+    )
+    return AuroraCluster(
+        scope,
+        "GlobalCatalog" if global_database else "Orders",
+        AuroraClusterProps(
+            engine=engine,
+            profile=PROFILE,
+            vpc=network.vpc,
+            global_database=global_database,
+            secrets_manager_endpoint=network.interface_endpoints["SecretsManager"],
+        ),
+    )
+
+
+def _aurora_clone(scope: Construct, source: AuroraCluster) -> AuroraClone:
+    return AuroraClone(scope, "OrdersClone", AuroraCloneProps(source=source, profile=PROFILE))
+
+
+def _caches(scope: Construct, network: IsolatedNetwork, *, global_datastore: bool) -> list[Construct]:
+    sessions = CacheReplicationGroup(
+        scope,
+        "Sessions",
+        CacheReplicationGroupProps(
+            profile=PROFILE,
+            vpc=network.vpc,
+            description="user app sessions",
+            # A global datastore refuses t-family nodes.
+            cache_node_type="cache.m6g.large" if global_datastore else None,
+        ),
+    )
+    pages = MemcachedCluster(scope, "Pages", MemcachedClusterProps(profile=PROFILE, vpc=network.vpc))
+    if not global_datastore:
+        return [sessions, pages]
+    shared = CacheGlobalDatastore(
+        scope,
+        "GlobalSessions",
+        CacheGlobalDatastoreProps(primary=sessions, secondary_regions=[str(SECONDARY.region)]),
+    )
+    return [sessions, pages, shared]
+
+
+def _flash_sale(scope: Construct, network: IsolatedNetwork) -> FlashSaleOrderPipeline:
+    return FlashSaleOrderPipeline(
+        scope,
+        "FlashSale",
+        FlashSaleOrderPipelineProps(
+            profile=PROFILE, vpc=network.vpc, account_cloud_watch_role=AccountCloudWatchRole.CREATE
+        ),
+    )
+
+
+def _ledger(scope: Construct) -> EventSourcedLedger:
+    return EventSourcedLedger(
+        scope,
+        "Ledger",
+        EventSourcedLedgerProps(profile=PROFILE, account_cloud_watch_role=AccountCloudWatchRole.CREATE),
+    )
+
+
+# --- the user's stacks -------------------------------------------------------------------------------
+
+
+class DataStack(DeployTimeAzStack):
+    """Databases and caches of the primary region (the library's base class answers the AZs)."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, env=PRIMARY, **kwargs)  # type: ignore[arg-type]
+        self.network = _network(self)
+        self.table = _table(self)
+        self.queue = _queue(self)
+        self.function = _function(self)
+        self.postgres = _rds(self, self.network)
+        self.orders = _aurora(self, self.network, global_database=False)
+        self.orders_clone = _aurora_clone(self, self.orders)
+        self.catalog = _aurora(self, self.network, global_database=True)
+        self.sessions, _, self.global_sessions = _caches(self, self.network, global_datastore=True)
+        vault = EncryptedBackupVault(self, "BackupVault", EncryptedBackupVaultProps(profile=PROFILE))
+        plan = DatabaseBackupPlan(
+            self, "BackupPlan", DatabaseBackupPlanProps(profile=PROFILE, vault=vault.vault)
+        )
+        DatabaseBackupSelection(self, "Backup", DatabaseBackupSelectionProps(plan=plan.plan, role=plan.role))
+
+
+class ApiStack(cdk.Stack):
+    """The two use cases; a plain Stack that answers its AZs itself (the other documented way)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id, env=PRIMARY)
+        network = _network(self)
+        _flash_sale(self, network)
+        _ledger(self)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return deploy_time_azs()
+
+
+class DisasterRecoveryStack(DeployTimeAzStack):
+    """The secondary region: a cross-region read replica and the global database and cache secondaries."""
+
+    def __init__(self, scope: Construct, construct_id: str, data: DataStack) -> None:
+        super().__init__(scope, construct_id, env=SECONDARY)
+        network = _network(self)
+        key = create_key(self, "Key", description="user app secondary region", profile=PROFILE)
+        RdsReadReplica(
+            self,
+            "PostgresReplica",
+            RdsReadReplicaProps(source=data.postgres, profile=PROFILE, vpc=network.vpc, encryption_key=key),
+        )
+        AuroraGlobalSecondary(
+            self,
+            "CatalogSecondary",
+            AuroraGlobalSecondaryProps(
+                primary=data.catalog, profile=PROFILE, vpc=network.vpc, encryption_key=key
+            ),
+        )
+        EncryptedBackupVault(
+            self, "BackupCopies", EncryptedBackupVaultProps(profile=PROFILE, vault_name="user-app-dr-copies")
+        )
+        global_sessions = data.global_sessions
+        assert isinstance(global_sessions, CacheGlobalDatastore)
+        CacheSecondaryReplicationGroup(
+            self,
+            "SessionsSecondary",
+            CacheSecondaryReplicationGroupProps(
+                global_datastore=global_sessions, profile=PROFILE, vpc=network.vpc
+            ),
+        )
+
+
+#: What the library should do in an environment-agnostic stack: work, or raise PropValidationError
+#: saying what to pass. Each entry is tried in a stack of its own.
+ANYWHERE: dict[str, Callable[[cdk.Stack], object]] = {
+    "IsolatedNetwork": _network,
+    "DynamoTable(AWS_OWNED)": lambda s: _table(s, TableEncryption.AWS_OWNED),
+    "DynamoTable(CUSTOMER_MANAGED)": _table,
+    "SecureQueue": _queue,
+    "HandlerFunction": _function,
+    "RdsInstance": lambda s: _rds(s, _network(s)),
+    "AuroraCluster+AuroraClone": lambda s: _aurora_clone(s, _aurora(s, _network(s), global_database=False)),
+    "AuroraCluster(global)": lambda s: _aurora(s, _network(s), global_database=True),
+    "CacheReplicationGroup+MemcachedCluster": lambda s: _caches(s, _network(s), global_datastore=False),
+    "CacheGlobalDatastore": lambda s: _caches(s, _network(s), global_datastore=True),
+    "FlashSaleOrderPipeline": lambda s: _flash_sale(s, _network(s)),
+    "EventSourcedLedger": _ledger,
+}
+
+
+def _try_anywhere(app: cdk.App) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    for index, (name, build) in enumerate(ANYWHERE.items()):
+        stack = cdk.Stack(app, f"Anywhere{index}")
+        try:
+            build(stack)
+        except PropValidationError as error:
+            outcomes[name] = f"PropValidationError: {error}"
+            app.node.try_remove_child(stack.node.id)
+        else:
+            outcomes[name] = "ok"
+    return outcomes
+
+
+def _library_classes(app: cdk.App) -> list[str]:
+    """Library classes in the tree, including the library base classes of the user's own stacks."""
+    return sorted(
+        {
+            f"{cls.__module__}.{cls.__qualname__}"
+            for c in app.node.find_all()
+            for cls in type(c).__mro__
+            if cls.__module__.startswith("dbpatterns.")
+        }
+    )
+
+
+def main() -> None:
+    app = cdk.App()
+    data = DataStack(app, "UserData")
+    ApiStack(app, "UserApis")
+    DisasterRecoveryStack(app, "UserDisasterRecovery", data)
+    anywhere = _try_anywhere(app)
+    app.synth()
+    report = {"library_classes": _library_classes(app), "anywhere": anywhere}
+    Path(os.environ["USER_APP_REPORT"]).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
