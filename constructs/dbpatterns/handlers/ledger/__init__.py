@@ -5,7 +5,8 @@ Functions and their handler strings (all env vars are required unless noted):
 - command API, ``dbpatterns.handlers.ledger.api.handler``:
   ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_TTL_SECONDS``.
 - ledger sink (stream consumer #1: audit archive, then balance projection),
-  ``dbpatterns.handlers.ledger.sink.handler``: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``.
+  ``dbpatterns.handlers.ledger.sink.handler``: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``,
+  ``EVENTS_TABLE_NAME`` (gaps are filled from the event store).
 - fraud detection (stream consumer #2, filtered to withdrawals by ``FRAUD_FILTER_PATTERN``),
   ``dbpatterns.handlers.ledger.fraud.handler``: ``EVENTS_TABLE_NAME``, ``ALERT_TOPIC_ARN``,
   ``FRAUD_SINGLE_LIMIT_MINOR``, ``FRAUD_VELOCITY_COUNT``, ``FRAUD_VELOCITY_WINDOW_MINUTES``.
