@@ -394,7 +394,10 @@ class CompetingWriter:
             amount={"N": "1"},
             balance_after={"N": str(balance + 1)},
         )
-        client.put_item(TableName=self.events_table, Item=item)
+        # A competing writer appends as the ledger does: only where the version is still free.
+        client.put_item(
+            TableName=self.events_table, Item=item, ConditionExpression="attribute_not_exists(account_id)"
+        )
         self.writes += 1
 
 

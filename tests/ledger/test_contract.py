@@ -29,6 +29,7 @@ EVENT = LedgerEvent(
     balance_after=8_750,
     occurred_at="2025-03-01T12:00:00.123Z",
     correlation_id="order-42",
+    prev_hash="ab" * 32,
 )
 VALIDATOR = Draft4Validator(TRANSACTION_REQUEST_SCHEMA)
 
@@ -61,7 +62,10 @@ def test_signed_amount_and_balance_before_follow_the_type() -> None:
         pytest.param("currency", {"S": "XYZ"}, "currency 'XYZ'", id="unknown-currency"),
         pytest.param("type", {"S": "TRANSFER"}, "type 'TRANSFER'", id="unknown-type"),
         pytest.param("occurred_at", {"S": "2025-03-01T12:00:00"}, "no time zone", id="naive-time"),
-        pytest.param("schema_version", {"N": "2"}, "not supported", id="future-schema"),
+        pytest.param("schema_version", {"N": "3"}, "not supported", id="future-schema"),
+        pytest.param("schema_version", {"N": "1"}, "not part of schema version 1", id="hash-in-schema-1"),
+        pytest.param("prev_hash", {"S": "AB" * 32}, "lowercase hex SHA-256", id="uppercase-hash"),
+        pytest.param("prev_hash", {"S": "ab" * 31}, "lowercase hex SHA-256", id="short-hash"),
         pytest.param("event_id", {"S": "a/b"}, "event_id", id="unsafe-event-id"),
     ],
 )
@@ -70,6 +74,25 @@ def test_rejects_an_invalid_event_item(attribute: str, value: dict[str, str], me
 
     with pytest.raises(InvalidEventError, match=message):
         LedgerEvent.from_item(item)
+
+
+def test_rejects_a_schema_2_event_without_prev_hash() -> None:
+    item = EVENT.to_item()
+    del item["prev_hash"]
+
+    with pytest.raises(InvalidEventError, match="prev_hash None"):
+        LedgerEvent.from_item(item)
+
+
+def test_reads_a_schema_1_event_without_prev_hash() -> None:
+    item = EVENT.to_item()
+    del item["prev_hash"]
+    item["schema_version"] = {"N": "1"}
+
+    event = LedgerEvent.from_item(item)
+
+    assert (event.prev_hash, event.schema_version) == (None, 1)
+    assert "prev_hash" not in event.to_document()
 
 
 def test_rejects_an_event_item_with_a_missing_attribute() -> None:

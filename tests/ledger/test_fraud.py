@@ -206,6 +206,7 @@ def test_alert_on_a_fifo_topic_carries_group_and_deduplication_ids() -> None:
         balance_after=0,
         occurred_at="2025-03-01T09:00:00.000Z",
         correlation_id="c",
+        prev_hash="ab" * 32,
     )
     alert = fraud.FraudAlert(rule=fraud.FraudRule.VELOCITY, event=event, detail={})
     sns = RecordingSns()

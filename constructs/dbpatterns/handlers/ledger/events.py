@@ -6,11 +6,21 @@ DynamoDB JSON (``{"N": "125"}``): numbers travel as decimal strings and are pars
 never through ``float``. ``balance_after`` is the account balance once the event is applied, so
 the writer checks an overdraft from the latest event alone and replay can start at any version.
 
+**Hash chain.** Each event carries ``prev_hash``: the SHA-256 (hex) of the previous event of its
+account in canonical JSON (``canonical_json(previous.to_document())``: keys sorted, no spaces,
+ASCII only), or ``GENESIS_HASH`` (64 zeros) at version 1. The canonical JSON is also the body of
+the event's object in the audit archive, so the hash of an archived object is the ``prev_hash`` of
+the next event. Replay verifies the chain: rewriting any event but the newest changes its hash
+and breaks the link from the event after it. Events of schema version 1 (written before the chain)
+have no ``prev_hash``; they still fold, and replay counts them as unchained.
+
 This module imports only the standard library: CDK code may import it too.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,8 +28,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
-SCHEMA_VERSION: Final = 1
-"""Version of the event layout written by this code. Consumers refuse newer events (deploy them first)."""
+SCHEMA_VERSION: Final = 2
+"""Version of the event layout written by this code. Consumers refuse newer events (deploy them first).
+1: the original layout. 2: adds ``prev_hash`` (and the transfer fields on transfer events)."""
+
+GENESIS_HASH: Final = "0" * 64
+"""``prev_hash`` of an account's first event."""
 
 SUPPORTED_CURRENCIES: Final = frozenset({"AUD", "CAD", "CHF", "EUR", "GBP", "JPY", "NOK", "SEK", "USD"})
 """ISO 4217 codes the ledger accepts. Amounts are in each currency's minor unit (cents, or yen for JPY)."""
@@ -35,6 +49,7 @@ CORRELATION_ID_PATTERN: Final = r"^[A-Za-z0-9._:-]{1,128}$"
 _ACCOUNT_ID_RE: Final = re.compile(ACCOUNT_ID_PATTERN)
 _EVENT_ID_RE: Final = re.compile(EVENT_ID_PATTERN)
 _INTEGER_RE: Final = re.compile(r"^-?[0-9]+$")
+_HASH_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 
 _T = TypeVar("_T")
 
@@ -53,6 +68,16 @@ class InvalidEventError(ValueError):
 
 def is_valid_account_id(value: str) -> bool:
     return bool(_ACCOUNT_ID_RE.fullmatch(value))
+
+
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    """The one serialization that is hashed and archived: sorted keys, no spaces, ASCII only."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def event_hash(event: LedgerEvent) -> str:
+    """SHA-256 (hex) of the event's canonical JSON: the next event's ``prev_hash``."""
+    return hashlib.sha256(canonical_json(event.to_document())).hexdigest()
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -86,6 +111,9 @@ class LedgerEvent:
     balance_after: int
     occurred_at: str
     correlation_id: str
+    prev_hash: str | None = None
+    """Hash of the previous event of the account (``GENESIS_HASH`` at version 1); None only in
+    events of schema version 1."""
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -108,7 +136,7 @@ class LedgerEvent:
 
     def to_item(self) -> dict[str, dict[str, str]]:
         """The event as a DynamoDB item (DynamoDB JSON)."""
-        return {
+        item = {
             "account_id": {"S": self.account_id},
             "version": {"N": str(self.version)},
             "event_id": {"S": self.event_id},
@@ -120,6 +148,9 @@ class LedgerEvent:
             "correlation_id": {"S": self.correlation_id},
             "schema_version": {"N": str(self.schema_version)},
         }
+        if self.prev_hash is not None:
+            item["prev_hash"] = {"S": self.prev_hash}
+        return item
 
     @classmethod
     def from_item(cls, item: DynamoItem) -> LedgerEvent:
@@ -134,12 +165,14 @@ class LedgerEvent:
             balance_after=_number(item, "balance_after"),
             occurred_at=_string(item, "occurred_at"),
             correlation_id=_string(item, "correlation_id"),
+            prev_hash=_optional_string(item, "prev_hash"),
             schema_version=_number(item, "schema_version"),
         )
 
     def to_document(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict (API responses, alerts, the audit archive)."""
-        return {
+        """The event as a JSON-ready dict (API responses, alerts, the audit archive, the hash).
+        Absent optional fields are left out, so a schema-1 event hashes as it was written."""
+        document: dict[str, Any] = {
             "event_id": self.event_id,
             "account_id": self.account_id,
             "version": self.version,
@@ -151,6 +184,9 @@ class LedgerEvent:
             "correlation_id": self.correlation_id,
             "schema_version": self.schema_version,
         }
+        if self.prev_hash is not None:
+            document["prev_hash"] = self.prev_hash
+        return document
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> LedgerEvent:
@@ -166,6 +202,7 @@ class LedgerEvent:
                 balance_after=_typed(document, "balance_after", int),
                 occurred_at=_typed(document, "occurred_at", str),
                 correlation_id=_typed(document, "correlation_id", str),
+                prev_hash=_optional_typed(document, "prev_hash", str),
                 schema_version=_typed(document, "schema_version", int),
             )
         except KeyError as missing:
@@ -196,6 +233,11 @@ def _problems(event: LedgerEvent) -> list[str]:
         problems.append(
             f"schema_version {event.schema_version} is not supported by this code (1..{SCHEMA_VERSION})"
         )
+    elif event.schema_version == 1:
+        if event.prev_hash is not None:
+            problems.append("prev_hash is not part of schema version 1")
+    elif event.prev_hash is None or not _HASH_RE.fullmatch(event.prev_hash):
+        problems.append(f"prev_hash {event.prev_hash!r} is not a lowercase hex SHA-256")
     return problems
 
 
@@ -220,11 +262,19 @@ def _string(item: DynamoItem, name: str) -> str:
     return _attribute(item, name, "S")
 
 
+def _optional_string(item: DynamoItem, name: str) -> str | None:
+    return _string(item, name) if name in item else None
+
+
 def _number(item: DynamoItem, name: str) -> int:
     text = _attribute(item, name, "N")
     if not _INTEGER_RE.fullmatch(text):
         raise InvalidEventError(f"attribute {name!r} is {text!r}, expected an integer")
     return int(text)
+
+
+def _optional_typed(document: Mapping[str, Any], name: str, kind: type[_T]) -> _T | None:
+    return _typed(document, name, kind) if document.get(name) is not None else None
 
 
 def _typed(document: Mapping[str, Any], name: str, kind: type[_T]) -> _T:

@@ -9,8 +9,11 @@ which keeps every event forever. Replaying one account:
 2. The opening balance is 0 at version 1, else the ``balance_after`` of version start-1.
 3. Events from the start are read in version order (consistent Query, paginated) and folded. The
    fold is checked as it goes: versions are contiguous, the currency never changes, the running
-   balance equals each event's ``balance_after`` and is never negative. Any break raises
-   ReplayError naming the account and version.
+   balance equals each event's ``balance_after`` and is never negative, and each event's
+   ``prev_hash`` is the hash of the event before it (the genesis hash at version 1), so an event
+   rewritten after the next one was written shows as a broken link. The first break raises
+   ReplayError naming the account and version. Events of schema version 1 (before the chain) are
+   folded and counted as ``unchained_events``.
 4. With ``rebuild_projection`` the closing state overwrites the account's projection item, unless
    the projection has meanwhile applied a later version (then it is left alone and reported).
 5. With ``backfill_archive`` every replayed event is also written to the audit archive if it is not
@@ -43,7 +46,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.handlers.ledger._aws import dynamodb_client, require_env, s3_client
 from dbpatterns.handlers.ledger.audit import ArchiveOutcome, archive_event
-from dbpatterns.handlers.ledger.events import LedgerEvent, is_valid_account_id, parse_timestamp
+from dbpatterns.handlers.ledger.events import (
+    GENESIS_HASH,
+    LedgerEvent,
+    event_hash,
+    is_valid_account_id,
+    parse_timestamp,
+)
 from dbpatterns.handlers.ledger.projection import AccountBalance, write_rebuilt_balance
 from dbpatterns.handlers.ledger.store import latest_event
 from dbpatterns.handlers.ledger.tables import EVENTS_PARTITION_KEY, EVENTS_SORT_KEY
@@ -74,6 +83,8 @@ class ReplayResult:
     """What happened to the projection item when rebuilding; None when not asked to."""
     archived: int | None = None
     """Events newly written to the audit archive when backfilling; None when not asked to."""
+    unchained_events: int = 0
+    """Replayed events without ``prev_hash`` (schema version 1, written before the hash chain)."""
 
 
 def get_event(client: Any, table: str, account_id: str, version: int) -> LedgerEvent | None:
@@ -162,11 +173,15 @@ def replay_account(
         raise ReplayError(f"account {account_id}: version {start - 1} is missing from the event store")
 
     balance = previous.balance_after if previous else 0
-    opening, currency, last, replayed = balance, latest.currency, previous, 0
+    opening, currency, last, replayed, unchained = balance, latest.currency, previous, 0, 0
     for event in iter_events(client, table, account_id, from_version=start):
         expected = start + replayed
         if event.version != expected:
             raise ReplayError(f"account {account_id}: expected version {expected}, found {event.version}")
+        if event.prev_hash is None:
+            unchained += 1
+        else:
+            _check_link(account_id, last, event)
         if event.currency != currency:
             raise ReplayError(
                 f"account {account_id} version {event.version}: "
@@ -192,6 +207,7 @@ def replay_account(
         opening_balance=opening,
         closing_balance=balance,
         events_replayed=replayed,
+        unchained_events=unchained,
     )
     closing = AccountBalance(
         account_id=account_id,
@@ -202,6 +218,20 @@ def replay_account(
         last_occurred_at=last.occurred_at,
     )
     return result, closing
+
+
+def _check_link(account_id: str, previous: LedgerEvent | None, event: LedgerEvent) -> None:
+    """``event.prev_hash`` must be the hash of ``previous`` (the genesis hash for version 1)."""
+    expected = GENESIS_HASH if previous is None else event_hash(previous)
+    if event.prev_hash == expected:
+        return
+    before = "the genesis hash" if previous is None else f"the hash of version {previous.version}"
+    raise ReplayError(
+        f"account {account_id} version {event.version}: prev_hash {event.prev_hash} does not match "
+        f"{before} ({expected}): the chain breaks here, so "
+        + ("this event" if previous is None else f"version {previous.version} or this event")
+        + " was changed after it was written"
+    )
 
 
 def list_accounts(

@@ -33,7 +33,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from dbpatterns.handlers.ledger._aws import ClientError, error_code
-from dbpatterns.handlers.ledger.events import EventType, LedgerEvent, format_timestamp
+from dbpatterns.handlers.ledger.events import (
+    GENESIS_HASH,
+    EventType,
+    LedgerEvent,
+    event_hash,
+    format_timestamp,
+)
 from dbpatterns.handlers.ledger.schema import TransactionRequest
 from dbpatterns.handlers.ledger.tables import (
     EVENTS_PARTITION_KEY,
@@ -134,9 +140,10 @@ def next_event(
 ) -> LedgerEvent:
     """Decide the event a command produces after ``latest`` (None for a new account). Pure.
 
-    The first event fixes the account's currency. ``occurred_at`` never goes backwards within an
-    account (a writer with a slightly slow clock reuses the latest time), which lets replay find a
-    starting point by time with a binary search over versions.
+    The first event fixes the account's currency; ``prev_hash`` chains the event to ``latest``.
+    ``occurred_at`` never goes backwards within an account (a writer with a slightly slow clock
+    reuses the latest time), which lets replay find a starting point by time with a binary search
+    over versions.
     """
     request = command.request
     if latest is not None and request.currency != latest.currency:
@@ -160,6 +167,7 @@ def next_event(
         balance_after=balance + change,
         occurred_at=format_timestamp(occurred_at),
         correlation_id=request.correlation_id or command.default_correlation_id,
+        prev_hash=GENESIS_HASH if latest is None else event_hash(latest),
     )
 
 
