@@ -20,8 +20,11 @@ EVENTS_TABLE = "ledger-events"
 IDEMPOTENCY_TABLE = "ledger-idempotency"
 PROJECTION_TABLE = "ledger-balances"
 AUDIT_BUCKET = "ledger-audit-archive"
+ALERTS_TABLE = "ledger-fraud-alerts"
 
-FRAUD_SINGLE_LIMIT_MINOR = 100_000
+FRAUD_SINGLE_LIMIT_MAJOR = 1_000
+FRAUD_SINGLE_LIMIT_MINOR = FRAUD_SINGLE_LIMIT_MAJOR * 100
+"""The limit in cents of a two-decimal currency (EUR, the tests' usual currency)."""
 FRAUD_VELOCITY_COUNT = 3
 FRAUD_VELOCITY_WINDOW_MINUTES = 10
 
@@ -37,6 +40,7 @@ class Ledger:
     idempotency_table: str = IDEMPOTENCY_TABLE
     projection_table: str = PROJECTION_TABLE
     bucket: str = AUDIT_BUCKET
+    alerts_table: str = ALERTS_TABLE
 
     @property
     def tables(self) -> LedgerTables:
@@ -54,6 +58,13 @@ class Ledger:
     def projection_item(self, account_id: str) -> dict[str, Any] | None:
         response = self.dynamodb.get_item(
             TableName=self.projection_table, Key={"account_id": {"S": account_id}}, ConsistentRead=True
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def alert_record(self, alert_id: str) -> dict[str, Any] | None:
+        response = self.dynamodb.get_item(
+            TableName=self.alerts_table, Key={"alert_id": {"S": alert_id}}, ConsistentRead=True
         )
         item: dict[str, Any] | None = response.get("Item")
         return item
@@ -110,6 +121,13 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         BillingMode="PAY_PER_REQUEST",
     )
 
+    dynamodb.create_table(
+        TableName=ALERTS_TABLE,
+        KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "alert_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
     s3 = _client("s3")
     s3.create_bucket(Bucket=AUDIT_BUCKET, ObjectLockEnabledForBucket=True)
     s3.put_object_lock_configuration(
@@ -135,7 +153,8 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         "PROJECTION_TABLE_NAME": PROJECTION_TABLE,
         "AUDIT_BUCKET_NAME": AUDIT_BUCKET,
         "ALERT_TOPIC_ARN": topic_arn,
-        "FRAUD_SINGLE_LIMIT_MINOR": str(FRAUD_SINGLE_LIMIT_MINOR),
+        "ALERTS_TABLE_NAME": ALERTS_TABLE,
+        "FRAUD_SINGLE_LIMIT_MAJOR": str(FRAUD_SINGLE_LIMIT_MAJOR),
         "FRAUD_VELOCITY_COUNT": str(FRAUD_VELOCITY_COUNT),
         "FRAUD_VELOCITY_WINDOW_MINUTES": str(FRAUD_VELOCITY_WINDOW_MINUTES),
     }.items():

@@ -38,6 +38,19 @@ class FakeLambdaContext:
         return 30_000
 
 
+@dataclass
+class FakeClock:
+    """Seconds since the epoch that a test moves forward by hand."""
+
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def api_event(
     account_id: str,
     body: Any,

@@ -174,10 +174,10 @@ def test_handler_validation_agrees_with_the_api_gateway_schema(body: Any) -> Non
 
 _IMPORT_CHECK = """
 import sys
-from dbpatterns.handlers.ledger import filters, schema, tables
+from dbpatterns.handlers.ledger import currencies, events, filters, schema, tables
 heavy = {'boto3', 'botocore', 'aws_lambda_powertools', 'aws_cdk', 'constructs'}
 contract = sorted({name.split('.')[0] for name in sys.modules} & heavy)
-from dbpatterns.handlers.ledger import api, fraud, replay, sink
+from dbpatterns.handlers.ledger import alerts, api, fraud, replay, sink
 print(contract, 'aws_cdk' in sys.modules, 'constructs' in sys.modules)
 """
 

@@ -9,12 +9,14 @@ Functions and their handler strings (all env vars are required unless noted):
   ``EVENTS_TABLE_NAME`` (gaps are filled from the event store).
 - fraud detection (stream consumer #2, filtered to withdrawals by ``FRAUD_FILTER_PATTERN``),
   ``dbpatterns.handlers.ledger.fraud.handler``: ``EVENTS_TABLE_NAME``, ``ALERT_TOPIC_ARN``,
-  ``FRAUD_SINGLE_LIMIT_MINOR``, ``FRAUD_VELOCITY_COUNT``, ``FRAUD_VELOCITY_WINDOW_MINUTES``.
+  ``ALERTS_TABLE_NAME`` (one record per alert id), ``FRAUD_SINGLE_LIMIT_MAJOR`` (major units,
+  converted per currency exponent), optional ``FRAUD_SINGLE_LIMITS_MAJOR`` (JSON per-currency
+  overrides), ``FRAUD_VELOCITY_COUNT``, ``FRAUD_VELOCITY_WINDOW_MINUTES``.
 - replay, ``dbpatterns.handlers.ledger.replay.handler`` (and ``python -m dbpatterns.handlers.ledger.replay``):
   ``EVENTS_TABLE_NAME``; ``PROJECTION_TABLE_NAME`` to rebuild the projection; ``AUDIT_BUCKET_NAME`` to
   backfill the archive.
 
-``events``, ``schema``, ``filters`` and ``tables`` import only the standard library, so CDK code may
-import ``TRANSACTION_REQUEST_SCHEMA``, ``FRAUD_FILTER_PATTERN`` and the key names without pulling in
-boto3 or Powertools.
+``currencies``, ``events``, ``schema``, ``filters`` and ``tables`` import only the standard
+library, so CDK code may import ``TRANSACTION_REQUEST_SCHEMA``, ``FRAUD_FILTER_PATTERN`` and the key
+names without pulling in boto3 or Powertools.
 """

@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from dbpatterns.handlers.ledger.currencies import MINOR_UNIT_EXPONENTS
+
 SCHEMA_VERSION: Final = 2
 """Version of the event layout written by this code. Consumers refuse newer events (deploy them first).
 1: the original layout. 2: adds ``prev_hash`` (and the transfer fields on transfer events)."""
@@ -35,8 +37,9 @@ SCHEMA_VERSION: Final = 2
 GENESIS_HASH: Final = "0" * 64
 """``prev_hash`` of an account's first event."""
 
-SUPPORTED_CURRENCIES: Final = frozenset({"AUD", "CAD", "CHF", "EUR", "GBP", "JPY", "NOK", "SEK", "USD"})
-"""ISO 4217 codes the ledger accepts. Amounts are in each currency's minor unit (cents, or yen for JPY)."""
+SUPPORTED_CURRENCIES: Final = frozenset(MINOR_UNIT_EXPONENTS)
+"""ISO 4217 codes the ledger accepts. Amounts are in each currency's minor unit (cents; yen for JPY;
+fils for BHD and KWD): see ``currencies.MINOR_UNIT_EXPONENTS``."""
 
 MAX_AMOUNT_MINOR: Final = 1_000_000_000_000
 """Largest amount of one transaction, in minor units (10 billion in a two-decimal currency)."""
