@@ -51,6 +51,51 @@ class FakeClock:
         self.now += seconds
 
 
+def rest_event(
+    method: str,
+    resource: str,
+    path_parameters: Mapping[str, str] | None = None,
+    *,
+    body: Any = None,
+    raw_body: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event for ``method resource`` (``resource`` with ``{name}``
+    placeholders, filled from ``path_parameters``)."""
+    path = resource
+    for name, value in (path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value)
+    all_headers = dict(headers or {})
+    if body is not None or raw_body is not None:
+        all_headers.setdefault("Content-Type", "application/json")
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": dict(query) if query else None,
+        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()}
+        if query
+        else None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "identity": {"sourceIp": "192.0.2.1"},
+        },
+        "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
+        "isBase64Encoded": False,
+    }
+
+
 def api_event(
     account_id: str,
     body: Any,
@@ -63,30 +108,22 @@ def api_event(
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     if idempotency_key is not None:
         all_headers["Idempotency-Key"] = idempotency_key
-    path = f"/accounts/{account_id}/transactions"
-    return {
-        "resource": "/accounts/{account_id}/transactions",
-        "path": path,
-        "httpMethod": "POST",
-        "headers": all_headers,
-        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"account_id": account_id},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/accounts/{account_id}/transactions",
-            "httpMethod": "POST",
-            "path": f"/prod{path}",
-            "stage": "prod",
-            "requestId": str(uuid.uuid4()),
-            "accountId": "123456789012",
-            "apiId": "abcdef1234",
-            "identity": {"sourceIp": "192.0.2.1"},
-        },
-        "body": raw_body if raw_body is not None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    return rest_event(
+        "POST",
+        "/accounts/{account_id}/transactions",
+        {"account_id": account_id},
+        body=body if raw_body is None else None,
+        raw_body=raw_body,
+        headers=all_headers,
+    )
+
+
+def transfer_event(body: Any, *, idempotency_key: str | None = "transfer-0001") -> dict[str, Any]:
+    """An API Gateway REST proxy event for POST /transfers."""
+    headers = {"Content-Type": "application/json"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return rest_event("POST", "/transfers", body=body, headers=headers)
 
 
 def stream_record(
@@ -373,9 +410,11 @@ class CompetingWriter:
     so its own writes do not trigger it. ``limit`` bounds how many transactions it races.
     """
 
-    def __init__(self, events_table: str, *, limit: int | None = None) -> None:
+    def __init__(self, events_table: str, *, limit: int | None = None, item: int = 0) -> None:
         self.events_table = events_table
         self.limit = limit
+        self.item = item
+        """Which put of the transaction to race (a transfer has one per account)."""
         self.writes = 0
 
     @contextmanager
@@ -391,7 +430,7 @@ class CompetingWriter:
         if self.limit is not None and self.writes >= self.limit:
             return
         client = _competitor_client()
-        item = dict(params["TransactItems"][0]["Put"]["Item"])
+        item = dict(params["TransactItems"][self.item]["Put"]["Item"])
         account_id, version = item["account_id"]["S"], int(item["version"]["N"])
         balance = 0
         if version > 1:
@@ -401,6 +440,8 @@ class CompetingWriter:
                 ConsistentRead=True,
             )["Item"]
             balance = int(prior["balance_after"]["N"])
+        for transfer_field in ("transfer_id", "counterparty_account_id", "counterparty_version"):
+            item.pop(transfer_field, None)
         item.update(
             event_id={"S": f"competitor-{uuid.uuid4().hex}"},
             type={"S": "DEPOSIT"},

@@ -69,14 +69,14 @@ def delivered_to_fraud(ledger: Ledger, account_id: str = "acc-1") -> list[dict[s
     return [record for record in records if matches_filter(FRAUD_FILTER_PATTERN, record)]
 
 
-def test_filter_pattern_admits_only_inserted_withdrawals() -> None:
+def test_filter_pattern_admits_only_inserted_debits() -> None:
     assert FRAUD_FILTER_PATTERN == {
         "eventName": ["INSERT"],
-        "dynamodb": {"NewImage": {"type": {"S": ["WITHDRAWAL"]}}},
+        "dynamodb": {"NewImage": {"type": {"S": ["WITHDRAWAL", "TRANSFER_OUT"]}}},
     }
     assert fraud.FRAUD_FILTER_PATTERN is FRAUD_FILTER_PATTERN
     assert json.dumps(FRAUD_FILTER_PATTERN) == (
-        '{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["WITHDRAWAL"]}}}}'
+        '{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["WITHDRAWAL", "TRANSFER_OUT"]}}}}'
     )
 
 
@@ -107,6 +107,7 @@ def test_large_withdrawal_publishes_an_alert_with_the_event_details(
     assert message == {
         "alert_id": f"{withdrawal.event_id}:LARGE_WITHDRAWAL",
         "rule": "LARGE_WITHDRAWAL",
+        "type": "WITHDRAWAL",
         "event_id": withdrawal.event_id,
         "account_id": "acc-1",
         "version": 2,

@@ -2,12 +2,13 @@
 
 Functions and their handler strings (all env vars are required unless noted):
 
-- command API, ``dbpatterns.handlers.ledger.api.handler``:
+- command API (``POST /accounts/{account_id}/transactions``, ``POST /transfers``),
+  ``dbpatterns.handlers.ledger.api.handler``:
   ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_TTL_SECONDS``.
 - ledger sink (stream consumer #1: audit archive, then balance projection),
   ``dbpatterns.handlers.ledger.sink.handler``: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``,
   ``EVENTS_TABLE_NAME`` (gaps are filled from the event store).
-- fraud detection (stream consumer #2, filtered to withdrawals by ``FRAUD_FILTER_PATTERN``),
+- fraud detection (stream consumer #2, filtered to debits by ``FRAUD_FILTER_PATTERN``),
   ``dbpatterns.handlers.ledger.fraud.handler``: ``EVENTS_TABLE_NAME``, ``ALERT_TOPIC_ARN``,
   ``ALERTS_TABLE_NAME`` (one record per alert id), ``FRAUD_SINGLE_LIMIT_MAJOR`` (major units,
   converted per currency exponent), optional ``FRAUD_SINGLE_LIMITS_MAJOR`` (JSON per-currency
@@ -17,6 +18,6 @@ Functions and their handler strings (all env vars are required unless noted):
   backfill the archive.
 
 ``currencies``, ``events``, ``schema``, ``filters`` and ``tables`` import only the standard
-library, so CDK code may import ``TRANSACTION_REQUEST_SCHEMA``, ``FRAUD_FILTER_PATTERN`` and the key
-names without pulling in boto3 or Powertools.
+library, so CDK code may import ``TRANSACTION_REQUEST_SCHEMA``, ``TRANSFER_REQUEST_SCHEMA``,
+``FRAUD_FILTER_PATTERN`` and the key names without pulling in boto3 or Powertools.
 """

@@ -63,6 +63,15 @@ DynamoItem = Mapping[str, Mapping[str, Any]]
 class EventType(StrEnum):
     DEPOSIT = "DEPOSIT"
     WITHDRAWAL = "WITHDRAWAL"
+    TRANSFER_OUT = "TRANSFER_OUT"
+    """The debit leg of a transfer (written with its TRANSFER_IN in one transaction)."""
+    TRANSFER_IN = "TRANSFER_IN"
+    """The credit leg of a transfer."""
+
+
+CREDIT_TYPES: Final = frozenset({EventType.DEPOSIT, EventType.TRANSFER_IN})
+DEBIT_TYPES: Final = frozenset({EventType.WITHDRAWAL, EventType.TRANSFER_OUT})
+TRANSFER_TYPES: Final = frozenset({EventType.TRANSFER_OUT, EventType.TRANSFER_IN})
 
 
 class InvalidEventError(ValueError):
@@ -103,7 +112,13 @@ def parse_timestamp(text: str) -> datetime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerEvent:
-    """One accepted deposit or withdrawal, at ``version`` in its account's history."""
+    """One accepted deposit, withdrawal or transfer leg, at ``version`` in its account's history.
+
+    A transfer is two events written in one transaction, a TRANSFER_OUT on the paying account and
+    a TRANSFER_IN on the receiving one. Both carry the same ``transfer_id`` and point at each
+    other with ``counterparty_account_id`` and ``counterparty_version``, so replay can check that
+    every leg has its counterpart.
+    """
 
     account_id: str
     version: int
@@ -117,6 +132,12 @@ class LedgerEvent:
     prev_hash: str | None = None
     """Hash of the previous event of the account (``GENESIS_HASH`` at version 1); None only in
     events of schema version 1."""
+    transfer_id: str | None = None
+    """Transfer legs only: the id shared by the two legs."""
+    counterparty_account_id: str | None = None
+    """Transfer legs only: the other account."""
+    counterparty_version: int | None = None
+    """Transfer legs only: the version of the other leg in the other account."""
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -126,8 +147,13 @@ class LedgerEvent:
 
     @property
     def signed_amount(self) -> int:
-        """The change to the balance: positive for a deposit, negative for a withdrawal."""
-        return self.amount if self.type is EventType.DEPOSIT else -self.amount
+        """The change to the balance: positive for a credit (deposit, transfer in), negative for a
+        debit (withdrawal, transfer out)."""
+        return self.amount if self.type in CREDIT_TYPES else -self.amount
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.type in TRANSFER_TYPES
 
     @property
     def balance_before(self) -> int:
@@ -153,6 +179,12 @@ class LedgerEvent:
         }
         if self.prev_hash is not None:
             item["prev_hash"] = {"S": self.prev_hash}
+        if self.transfer_id is not None:
+            item["transfer_id"] = {"S": self.transfer_id}
+        if self.counterparty_account_id is not None:
+            item["counterparty_account_id"] = {"S": self.counterparty_account_id}
+        if self.counterparty_version is not None:
+            item["counterparty_version"] = {"N": str(self.counterparty_version)}
         return item
 
     @classmethod
@@ -169,6 +201,11 @@ class LedgerEvent:
             occurred_at=_string(item, "occurred_at"),
             correlation_id=_string(item, "correlation_id"),
             prev_hash=_optional_string(item, "prev_hash"),
+            transfer_id=_optional_string(item, "transfer_id"),
+            counterparty_account_id=_optional_string(item, "counterparty_account_id"),
+            counterparty_version=_number(item, "counterparty_version")
+            if "counterparty_version" in item
+            else None,
             schema_version=_number(item, "schema_version"),
         )
 
@@ -187,8 +224,13 @@ class LedgerEvent:
             "correlation_id": self.correlation_id,
             "schema_version": self.schema_version,
         }
-        if self.prev_hash is not None:
-            document["prev_hash"] = self.prev_hash
+        optional = {
+            "prev_hash": self.prev_hash,
+            "transfer_id": self.transfer_id,
+            "counterparty_account_id": self.counterparty_account_id,
+            "counterparty_version": self.counterparty_version,
+        }
+        document.update({name: value for name, value in optional.items() if value is not None})
         return document
 
     @classmethod
@@ -206,6 +248,9 @@ class LedgerEvent:
                 occurred_at=_typed(document, "occurred_at", str),
                 correlation_id=_typed(document, "correlation_id", str),
                 prev_hash=_optional_typed(document, "prev_hash", str),
+                transfer_id=_optional_typed(document, "transfer_id", str),
+                counterparty_account_id=_optional_typed(document, "counterparty_account_id", str),
+                counterparty_version=_optional_typed(document, "counterparty_version", int),
                 schema_version=_typed(document, "schema_version", int),
             )
         except KeyError as missing:
@@ -241,6 +286,28 @@ def _problems(event: LedgerEvent) -> list[str]:
             problems.append("prev_hash is not part of schema version 1")
     elif event.prev_hash is None or not _HASH_RE.fullmatch(event.prev_hash):
         problems.append(f"prev_hash {event.prev_hash!r} is not a lowercase hex SHA-256")
+    problems.extend(_transfer_problems(event))
+    return problems
+
+
+def _transfer_problems(event: LedgerEvent) -> list[str]:
+    fields = (event.transfer_id, event.counterparty_account_id, event.counterparty_version)
+    if not event.is_transfer:
+        if any(value is not None for value in fields):
+            return [f"{event.type.value} events have no transfer_id or counterparty fields"]
+        return []
+    problems: list[str] = []
+    if event.schema_version < 2:  # transfers came with schema version 2
+        problems.append(f"{event.type.value} needs schema_version 2 or later")
+    if event.transfer_id is None or not _EVENT_ID_RE.fullmatch(event.transfer_id):
+        problems.append(f"transfer_id {event.transfer_id!r} does not match {EVENT_ID_PATTERN}")
+    counterparty = event.counterparty_account_id
+    if counterparty is None or not is_valid_account_id(counterparty):
+        problems.append(f"counterparty_account_id {counterparty!r} does not match {ACCOUNT_ID_PATTERN}")
+    elif counterparty == event.account_id:
+        problems.append("counterparty_account_id is the event's own account")
+    if event.counterparty_version is None or event.counterparty_version < 1:
+        problems.append(f"counterparty_version {event.counterparty_version!r} is not >= 1")
     return problems
 
 

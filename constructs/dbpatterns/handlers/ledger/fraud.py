@@ -1,8 +1,10 @@
 """Fraud detection: the second Lambda reader of the event store stream, debits only.
 
-The event source mapping filters with ``FRAUD_FILTER_PATTERN`` (re-exported here), so deposits
-never invoke this function. Two rules, both decided from the event and the event store alone
-(Lambda keeps no state between invocations, and any instance may get any batch):
+The event source mapping filters with ``FRAUD_FILTER_PATTERN`` (re-exported here), so credits
+(deposits, incoming transfers) never invoke this function. A transfer out is money leaving the
+account like a withdrawal, so both rules treat it as one ("withdrawal" below means either). Two
+rules, both decided from the event and the event store alone (Lambda keeps no state between
+invocations, and any instance may get any batch):
 
 - ``LARGE_WITHDRAWAL``: one withdrawal above the currency's limit. The limit is given in major
   units, ``FRAUD_SINGLE_LIMIT_MAJOR`` for every currency, with optional per-currency overrides in
@@ -49,8 +51,7 @@ from dbpatterns.handlers.ledger._aws import (
     sns_client,
 )
 from dbpatterns.handlers.ledger.currencies import MINOR_UNIT_EXPONENTS, minor_unit_exponent, to_minor_units
-from dbpatterns.handlers.ledger.events import EventType as LedgerEventType
-from dbpatterns.handlers.ledger.events import LedgerEvent, parse_timestamp
+from dbpatterns.handlers.ledger.events import DEBIT_TYPES, LedgerEvent, parse_timestamp
 from dbpatterns.handlers.ledger.filters import FRAUD_FILTER_PATTERN
 from dbpatterns.handlers.ledger.streams import event_from_record
 
@@ -74,6 +75,7 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 _QUERY_PAGE_SIZE: Final = 50
+_DEBIT_TYPE_NAMES: Final = frozenset(event_type.value for event_type in DEBIT_TYPES)
 
 
 class FraudRule(StrEnum):
@@ -183,9 +185,10 @@ class FraudAlert:
 
     def to_message(self) -> dict[str, Any]:
         event = self.event
-        return {
+        message: dict[str, Any] = {
             "alert_id": self.alert_id,
             "rule": self.rule.value,
+            "type": event.type.value,
             "event_id": event.event_id,
             "account_id": event.account_id,
             "version": event.version,
@@ -195,11 +198,15 @@ class FraudAlert:
             "correlation_id": event.correlation_id,
             "detail": self.detail,
         }
+        if event.is_transfer:
+            message["transfer_id"] = event.transfer_id
+            message["counterparty_account_id"] = event.counterparty_account_id
+        return message
 
 
 def large_withdrawal_alert(event: LedgerEvent, settings: FraudSettings) -> FraudAlert | None:
     limit = settings.single_limit_minor(event.currency)
-    if event.type is LedgerEventType.WITHDRAWAL and event.amount > limit:
+    if event.type in DEBIT_TYPES and event.amount > limit:
         return FraudAlert(
             rule=FraudRule.LARGE_WITHDRAWAL,
             event=event,
@@ -212,7 +219,7 @@ def velocity_alert(
     event: LedgerEvent, settings: FraudSettings, withdrawals_in_window: int
 ) -> FraudAlert | None:
     """``withdrawals_in_window`` counts this withdrawal and the earlier ones inside the window."""
-    if event.type is LedgerEventType.WITHDRAWAL and withdrawals_in_window > settings.velocity_count:
+    if event.type in DEBIT_TYPES and withdrawals_in_window > settings.velocity_count:
         return FraudAlert(
             rule=FraudRule.VELOCITY,
             event=event,
@@ -254,7 +261,7 @@ def count_recent_withdrawals(
         for item in response.get("Items", []):
             if parse_timestamp(item["occurred_at"]["S"]) < window_start:
                 return count
-            if item["type"]["S"] == LedgerEventType.WITHDRAWAL.value:
+            if item["type"]["S"] in _DEBIT_TYPE_NAMES:
                 count += 1
                 if count >= stop_after:
                     return count
@@ -264,8 +271,8 @@ def count_recent_withdrawals(
 
 
 def evaluate(client: Any, table: str, event: LedgerEvent, settings: FraudSettings) -> list[FraudAlert]:
-    """All alerts one withdrawal raises (deposits raise none)."""
-    if event.type is not LedgerEventType.WITHDRAWAL:
+    """All alerts one withdrawal or transfer out raises (credits raise none)."""
+    if event.type not in DEBIT_TYPES:
         return []
     alerts = [large_withdrawal_alert(event, settings)]
     recent = count_recent_withdrawals(
@@ -314,10 +321,10 @@ def _handle_record(
     event = event_from_record(record)
     if event is None:
         return
-    if event.type is not LedgerEventType.WITHDRAWAL:
+    if event.type not in DEBIT_TYPES:
         # The mapping's filter should have dropped it; nothing to check, but say so.
-        logger.warning("Deposit reached the fraud function; check the filter criteria", extra=_fields(event))
-        metrics.add_metric(name="UnfilteredDeposits", unit=MetricUnit.Count, value=1)
+        logger.warning("A credit reached the fraud function; check the filter criteria", extra=_fields(event))
+        metrics.add_metric(name="UnfilteredCredits", unit=MetricUnit.Count, value=1)
         return
     metrics.add_metric(name="WithdrawalsChecked", unit=MetricUnit.Count, value=1)
     for alert in evaluate(dynamodb_client(), table, event, settings):

@@ -11,7 +11,9 @@ which keeps every event forever. Replaying one account:
    fold is checked as it goes: versions are contiguous, the currency never changes, the running
    balance equals each event's ``balance_after`` and is never negative, and each event's
    ``prev_hash`` is the hash of the event before it (the genesis hash at version 1), so an event
-   rewritten after the next one was written shows as a broken link. The first break raises
+   rewritten after the next one was written shows as a broken link. Each transfer leg is checked
+   against its counterpart in the other account (one GetItem): same transfer id, amount and
+   currency, opposite type, pointing back at this leg. The first break raises
    ReplayError naming the account and version. Events of schema version 1 (before the chain) are
    folded and counted as ``unchained_events``.
 4. With ``rebuild_projection`` the closing state overwrites the account's projection item, unless
@@ -48,6 +50,7 @@ from dbpatterns.handlers.ledger._aws import dynamodb_client, require_env, s3_cli
 from dbpatterns.handlers.ledger.audit import ArchiveOutcome, archive_event
 from dbpatterns.handlers.ledger.events import (
     GENESIS_HASH,
+    EventType,
     LedgerEvent,
     event_hash,
     is_valid_account_id,
@@ -182,6 +185,8 @@ def replay_account(
             unchained += 1
         else:
             _check_link(account_id, last, event)
+        if event.is_transfer:
+            _check_counterpart(client, table, event)
         if event.currency != currency:
             raise ReplayError(
                 f"account {account_id} version {event.version}: "
@@ -232,6 +237,34 @@ def _check_link(account_id: str, previous: LedgerEvent | None, event: LedgerEven
         + ("this event" if previous is None else f"version {previous.version} or this event")
         + " was changed after it was written"
     )
+
+
+def _check_counterpart(client: Any, table: str, event: LedgerEvent) -> None:
+    """A transfer leg's other leg must exist and describe the same transfer from the other side."""
+    counterparty, version = str(event.counterparty_account_id), int(event.counterparty_version or 0)
+    where = (
+        f"account {event.account_id} version {event.version}: transfer {event.transfer_id}'s "
+        f"counterpart {counterparty} version {version}"
+    )
+    other = get_event(client, table, counterparty, version)
+    if other is None:
+        raise ReplayError(f"{where} is missing from the event store")
+    opposite = EventType.TRANSFER_IN if event.type is EventType.TRANSFER_OUT else EventType.TRANSFER_OUT
+    expected = {
+        "type": opposite.value,
+        "transfer_id": event.transfer_id,
+        "amount": event.amount,
+        "currency": event.currency,
+        "counterparty_account_id": event.account_id,
+        "counterparty_version": event.version,
+    }
+    actual = {name: other.to_document().get(name) for name in expected}
+    different = sorted(name for name in expected if actual[name] != expected[name])
+    if different:
+        raise ReplayError(
+            f"{where} does not match it: "
+            + ", ".join(f"{name} is {actual[name]!r}, expected {expected[name]!r}" for name in different)
+        )
 
 
 def list_accounts(
