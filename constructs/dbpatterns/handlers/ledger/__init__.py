@@ -5,6 +5,8 @@ Functions and their handler strings (all env vars are required unless noted):
 - command API (``POST /accounts/{account_id}/transactions``, ``POST /transfers``),
   ``dbpatterns.handlers.ledger.api.handler``:
   ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_TTL_SECONDS``.
+- query API (``GET /accounts/{account_id}/balance``, ``GET /accounts/{account_id}/transactions``),
+  ``dbpatterns.handlers.ledger.queries.handler``: ``EVENTS_TABLE_NAME``, ``PROJECTION_TABLE_NAME``.
 - ledger sink (stream consumer #1: audit archive, then balance projection),
   ``dbpatterns.handlers.ledger.sink.handler``: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``,
   ``EVENTS_TABLE_NAME`` (gaps are filled from the event store).

@@ -33,13 +33,14 @@ from datetime import timedelta
 from typing import Any, Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.handlers.ledger._aws import dynamodb_client, int_env, require_env
 from dbpatterns.handlers.ledger.events import ACCOUNT_ID_PATTERN, is_valid_account_id
+from dbpatterns.handlers.ledger.responses import json_response, malformed
 from dbpatterns.handlers.ledger.schema import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_PATTERN,
@@ -84,12 +85,12 @@ def record_transaction(account_id: str) -> Response[str]:
     current = app.current_event
     logger.append_keys(account_id=account_id)
     if not is_valid_account_id(account_id):
-        return _malformed([f"account id must match {ACCOUNT_ID_PATTERN}"])
+        return malformed([f"account id must match {ACCOUNT_ID_PATTERN}"])
     try:
         idempotency_key = _idempotency_key(current.headers)
         request = parse_transaction_request(_decode_json(current.decoded_body))
     except RequestValidationError as invalid:
-        return _malformed(list(invalid.errors))
+        return malformed(list(invalid.errors))
 
     command = AppendCommand(
         account_id=account_id,
@@ -116,7 +117,7 @@ def record_transaction(account_id: str) -> Response[str]:
             "replayed": result.replayed,
         },
     )
-    return _json_response(
+    return json_response(
         201,
         {"event": result.event.to_document(), "version": result.event.version},
         headers={REPLAYED_HEADER: "true" if result.replayed else "false"},
@@ -130,7 +131,7 @@ def record_transfer() -> Response[str]:
         idempotency_key = _idempotency_key(current.headers)
         request = parse_transfer_request(_decode_json(current.decoded_body))
     except RequestValidationError as invalid:
-        return _malformed(list(invalid.errors))
+        return malformed(list(invalid.errors))
     logger.append_keys(account_id=request.from_account_id, to_account_id=request.to_account_id)
     command = TransferCommand(
         idempotency_key=idempotency_key,
@@ -155,7 +156,7 @@ def record_transfer() -> Response[str]:
             "replayed": result.replayed,
         },
     )
-    return _json_response(
+    return json_response(
         201, result.to_document(), headers={REPLAYED_HEADER: "true" if result.replayed else "false"}
     )
 
@@ -178,7 +179,7 @@ def _refused(refused: LedgerError) -> Response[str]:
     status, code = _REFUSALS.get(type(refused), (422, "REFUSED"))
     logger.info("Command refused", extra={"code": code, "reason": str(refused)})
     metrics.add_metric(name=_metric_name(code), unit=MetricUnit.Count, value=1)
-    return _json_response(status, {"code": code, "message": str(refused)})
+    return json_response(status, {"code": code, "message": str(refused)})
 
 
 def _tables() -> LedgerTables:
@@ -231,22 +232,6 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise RequestValidationError([f"field {key!r} appears more than once"])
         document[key] = value
     return document
-
-
-def _malformed(errors: list[str]) -> Response[str]:
-    metrics.add_metric(name="MalformedRequests", unit=MetricUnit.Count, value=1)
-    return _json_response(
-        400, {"code": "MALFORMED_REQUEST", "message": "the request is malformed", "errors": errors}
-    )
-
-
-def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, sort_keys=True),
-        headers=headers,
-    )
 
 
 def _metric_name(code: str) -> str:

@@ -121,7 +121,16 @@ def iter_events(client: Any, table: str, account_id: str, *, from_version: int =
 def first_version_at_or_after(client: Any, table: str, latest: LedgerEvent, moment: datetime) -> int:
     """The first version of ``latest``'s account that occurred at or after ``moment``
     (``latest.version + 1`` if none did). Binary search: about log2(versions) GetItem calls."""
-    if latest.occurred_at_datetime < moment:
+    return first_version_where(client, table, latest, lambda occurred: occurred >= moment)
+
+
+def first_version_where(
+    client: Any, table: str, latest: LedgerEvent, reached: Callable[[datetime], bool]
+) -> int:
+    """The first version whose ``occurred_at`` satisfies ``reached`` (``latest.version + 1`` if
+    none does). ``reached`` must be monotonic in time (false, then true), which it is for any
+    threshold because the writer keeps ``occurred_at`` non-decreasing within an account."""
+    if not reached(latest.occurred_at_datetime):
         return latest.version + 1
     low, high = 1, latest.version
     while low < high:
@@ -131,7 +140,7 @@ def first_version_at_or_after(client: Any, table: str, latest: LedgerEvent, mome
             raise ReplayError(
                 f"account {latest.account_id}: version {middle} is missing from the event store"
             )
-        if event.occurred_at_datetime >= moment:
+        if reached(event.occurred_at_datetime):
             high = middle
         else:
             low = middle + 1
