@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
+from botocore.config import Config  # type: ignore[import-untyped, unused-ignore]
 from moto import mock_aws
 
 from dbpatterns.handlers.ledger.store import LedgerTables
@@ -34,13 +35,21 @@ class Ledger:
     dynamodb: Any
     s3: Any
     sqs: Any
+    sns: Any
+    streams: Any
     topic_arn: str
     queue_url: str
+    failure_queue_url: str
+    """The stream mappings' on-failure destination."""
     events_table: str = EVENTS_TABLE
     idempotency_table: str = IDEMPOTENCY_TABLE
     projection_table: str = PROJECTION_TABLE
     bucket: str = AUDIT_BUCKET
     alerts_table: str = ALERTS_TABLE
+
+    @property
+    def stream_arn(self) -> str:
+        return str(self.dynamodb.describe_table(TableName=self.events_table)["Table"]["LatestStreamArn"])
 
     @property
     def tables(self) -> LedgerTables:
@@ -85,7 +94,11 @@ class Ledger:
 @cache
 def _client(service: str) -> Any:
     """One client per service for the whole run: building a client costs ~50 ms, and moto (imported
-    above) intercepts every client while a mock is active, whichever mock it was created under."""
+    above) intercepts every client while a mock is active, whichever mock it was created under.
+    moto 5.2 answers DynamoDB Streams only on the regional endpoint, not on botocore's account-based
+    one (``{account}.streams-ddb...``), so that client keeps to the regional endpoint."""
+    if service == "dynamodbstreams":
+        return boto3.client(service, config=Config(account_id_endpoint_mode="disabled"))
     return boto3.client(service)
 
 
@@ -146,6 +159,7 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    failure_queue_url = sqs.create_queue(QueueName="ledger-stream-failures")["QueueUrl"]
 
     for name, value in {
         "EVENTS_TABLE_NAME": EVENTS_TABLE,
@@ -154,12 +168,22 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         "AUDIT_BUCKET_NAME": AUDIT_BUCKET,
         "ALERT_TOPIC_ARN": topic_arn,
         "ALERTS_TABLE_NAME": ALERTS_TABLE,
+        "FAILURE_QUEUE_URL": failure_queue_url,
         "FRAUD_SINGLE_LIMIT_MAJOR": str(FRAUD_SINGLE_LIMIT_MAJOR),
         "FRAUD_VELOCITY_COUNT": str(FRAUD_VELOCITY_COUNT),
         "FRAUD_VELOCITY_WINDOW_MINUTES": str(FRAUD_VELOCITY_WINDOW_MINUTES),
     }.items():
         monkeypatch.setenv(name, value)
-    return Ledger(dynamodb=dynamodb, s3=s3, sqs=sqs, topic_arn=topic_arn, queue_url=queue_url)
+    return Ledger(
+        dynamodb=dynamodb,
+        s3=s3,
+        sqs=sqs,
+        sns=sns,
+        streams=_client("dynamodbstreams"),
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+        failure_queue_url=failure_queue_url,
+    )
 
 
 @contextmanager

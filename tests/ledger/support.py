@@ -160,6 +160,34 @@ def stream_record(
     }
 
 
+def stream_records_from(streams: Any, stream_arn: str) -> tuple[str, list[dict[str, Any]]]:
+    """The stream's shard id and every record in it, as Lambda delivers them (real sequence numbers,
+    so the on-failure messages a simulated mapping writes point at records the stream holds)."""
+    [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records: list[dict[str, Any]] = []
+    while True:
+        page = streams.get_records(ShardIterator=iterator)
+        if not page["Records"]:
+            return shard["ShardId"], records
+        for record in page["Records"]:
+            dynamodb = dict(record["dynamodb"])
+            dynamodb["ApproximateCreationDateTime"] = dynamodb["ApproximateCreationDateTime"].timestamp()
+            records.append({**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn})
+        iterator = page["NextShardIterator"]
+
+
+def send_failures(sqs: Any, queue_url: str, failures: Iterable[Mapping[str, Any]]) -> int:
+    """Put on-failure messages on the queue, as Lambda's on-failure destination does."""
+    count = 0
+    for failure in failures:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(failure))
+        count += 1
+    return count
+
+
 def python_items(client: Any, table: str, account_id: str) -> list[dict[str, Any]]:
     """The account's event items in version order, as Python values (Decimal numbers)."""
     response = client.query(

@@ -264,7 +264,7 @@ import sys
 from dbpatterns.handlers.ledger import currencies, events, filters, schema, tables
 heavy = {'boto3', 'botocore', 'aws_lambda_powertools', 'aws_cdk', 'constructs'}
 contract = sorted({name.split('.')[0] for name in sys.modules} & heavy)
-from dbpatterns.handlers.ledger import alerts, api, fraud, queries, replay, sink
+from dbpatterns.handlers.ledger import alerts, api, fraud, queries, redrive, replay, sink
 print(contract, 'aws_cdk' in sys.modules, 'constructs' in sys.modules)
 """
 

@@ -18,6 +18,10 @@ Functions and their handler strings (all env vars are required unless noted):
 - replay, ``dbpatterns.handlers.ledger.replay.handler`` (and ``python -m dbpatterns.handlers.ledger.replay``):
   ``EVENTS_TABLE_NAME``; ``PROJECTION_TABLE_NAME`` to rebuild the projection; ``AUDIT_BUCKET_NAME`` to
   backfill the archive.
+- failure-queue redrive, ``dbpatterns.handlers.ledger.redrive.handler`` (and ``python -m
+  dbpatterns.handlers.ledger.redrive``): ``FAILURE_QUEUE_URL``, ``EVENTS_TABLE_NAME``,
+  ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``; with ``ALERTS_TABLE_NAME`` and ``ALERT_TOPIC_ARN``
+  (and the fraud settings) it also re-checks the affected debits for fraud.
 
 ``currencies``, ``events``, ``schema``, ``filters`` and ``tables`` import only the standard
 library, so CDK code may import ``TRANSACTION_REQUEST_SCHEMA``, ``TRANSFER_REQUEST_SCHEMA``,
