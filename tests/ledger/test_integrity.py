@@ -177,7 +177,9 @@ def test_every_archive_write_keeps_if_none_match() -> None:
 
     assert calls
     for where, call in calls:
-        [value] = [keyword.value for keyword in call.keywords if keyword.arg == "IfNoneMatch"] or [None]
+        values = [keyword.value for keyword in call.keywords if keyword.arg == "IfNoneMatch"]
+        assert len(values) == 1, where
+        value = values[0]
         assert isinstance(value, ast.Constant), where
         assert value.value == "*", where
 

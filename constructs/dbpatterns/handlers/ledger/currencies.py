@@ -44,4 +44,4 @@ def minor_unit_exponent(currency: str) -> int:
 
 def to_minor_units(major: int, currency: str) -> int:
     """``major`` whole units of ``currency`` in its minor units (1000 EUR -> 100000)."""
-    return major * 10 ** minor_unit_exponent(currency)
+    return major * int(10 ** minor_unit_exponent(currency))

@@ -179,31 +179,31 @@ def parse_history_query(account_id: str, parameters: Mapping[str, str]) -> Histo
         f"unknown query parameter '{name}'" for name in sorted(set(parameters) - set(HISTORY_PARAMETERS))
     ]
     limit = DEFAULT_PAGE_SIZE
-    if "limit" in parameters:
-        raw = parameters["limit"]
-        if _VERSION_RE.fullmatch(raw) and 1 <= int(raw) <= MAX_PAGE_SIZE:
-            limit = int(raw)
+    raw_limit = parameters.get("limit")
+    if raw_limit is not None:
+        if _VERSION_RE.fullmatch(raw_limit) and 1 <= int(raw_limit) <= MAX_PAGE_SIZE:
+            limit = int(raw_limit)
         else:
-            errors.append(f"'limit' must be an integer from 1 to {MAX_PAGE_SIZE}, got {raw!r}")
+            errors.append(f"'limit' must be an integer from 1 to {MAX_PAGE_SIZE}, got {raw_limit!r}")
     versions: dict[str, int | None] = {}
     for name in ("from_version", "to_version"):
-        raw = parameters.get(name)
+        raw_version = parameters.get(name)
         versions[name] = None
-        if raw is not None:
-            if _VERSION_RE.fullmatch(raw) and int(raw) >= 1:
-                versions[name] = int(raw)
+        if raw_version is not None:
+            if _VERSION_RE.fullmatch(raw_version) and int(raw_version) >= 1:
+                versions[name] = int(raw_version)
             else:
-                errors.append(f"'{name}' must be an integer >= 1, got {raw!r}")
+                errors.append(f"'{name}' must be an integer >= 1, got {raw_version!r}")
     lowest, highest = versions["from_version"], versions["to_version"]
     if lowest is not None and highest is not None and highest < lowest:
         errors.append("'to_version' must not be below 'from_version'")
     times: dict[str, datetime | None] = {}
     for name in ("from_time", "to_time"):
-        raw = parameters.get(name)
+        raw_time = parameters.get(name)
         times[name] = None
-        if raw is not None:
+        if raw_time is not None:
             try:
-                times[name] = parse_timestamp(raw)
+                times[name] = parse_timestamp(raw_time)
             except ValueError as error:
                 errors.append(f"'{name}' must be an ISO-8601 time with a time zone: {error}")
     start, end = times["from_time"], times["to_time"]

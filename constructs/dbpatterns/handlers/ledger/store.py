@@ -263,34 +263,37 @@ def next_transfer_events(
     )
     debit_version = 1 if latest_from is None else latest_from.version + 1
     credit_version = 1 if latest_to is None else latest_to.version + 1
-    shared = {
-        "transfer_id": transfer_id,
-        "amount": request.amount,
-        "currency": request.currency,
-        "occurred_at": format_timestamp(moment),
-        "correlation_id": request.correlation_id or command.default_correlation_id,
-    }
+    occurred_at = format_timestamp(moment)
+    correlation_id = request.correlation_id or command.default_correlation_id
     debit = LedgerEvent(
         account_id=request.from_account_id,
         version=debit_version,
         event_id=debit_id,
         type=EventType.TRANSFER_OUT,
+        amount=request.amount,
+        currency=request.currency,
         balance_after=balance - request.amount,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
         prev_hash=GENESIS_HASH if latest_from is None else event_hash(latest_from),
+        transfer_id=transfer_id,
         counterparty_account_id=request.to_account_id,
         counterparty_version=credit_version,
-        **shared,
     )
     credit = LedgerEvent(
         account_id=request.to_account_id,
         version=credit_version,
         event_id=credit_id,
         type=EventType.TRANSFER_IN,
+        amount=request.amount,
+        currency=request.currency,
         balance_after=(latest_to.balance_after if latest_to is not None else 0) + request.amount,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
         prev_hash=GENESIS_HASH if latest_to is None else event_hash(latest_to),
+        transfer_id=transfer_id,
         counterparty_account_id=request.from_account_id,
         counterparty_version=debit_version,
-        **shared,
     )
     return debit, credit
 
