@@ -48,8 +48,8 @@ from typing import Any, Final
 
 from dbpatterns.handlers.ledger._aws import ClientError, error_code
 from dbpatterns.handlers.ledger.events import format_timestamp
+from dbpatterns.handlers.ledger.tables import ALERTS_PARTITION_KEY
 
-ALERTS_PARTITION_KEY: Final = "alert_id"
 CLAIM_SECONDS: Final = 180
 """How long a delivery owns a PENDING alert (three times the fraud function's 60 s timeout)."""
 

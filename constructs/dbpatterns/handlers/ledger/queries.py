@@ -65,6 +65,7 @@ from dbpatterns.handlers.ledger.events import (
 )
 from dbpatterns.handlers.ledger.replay import first_version_where
 from dbpatterns.handlers.ledger.responses import json_response, malformed
+from dbpatterns.handlers.ledger.schema import DEFAULT_PAGE_SIZE, HISTORY_QUERY_PARAMETERS, MAX_PAGE_SIZE
 from dbpatterns.handlers.ledger.store import latest_event
 from dbpatterns.handlers.ledger.tables import EVENTS_PARTITION_KEY, EVENTS_SORT_KEY, PROJECTION_PARTITION_KEY
 
@@ -73,11 +74,6 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
-DEFAULT_PAGE_SIZE: Final = 25
-MAX_PAGE_SIZE: Final = 100
-HISTORY_PARAMETERS: Final = ("limit", "cursor", "from_version", "to_version", "from_time", "to_time")
-"""Query string parameters of ``GET /accounts/{account_id}/transactions`` (all optional): declare
-them on the API Gateway method so they are documented."""
 
 _VERSION_RE: Final = re.compile(r"^[0-9]{1,15}$")
 _CURSOR_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,2048}$")
@@ -176,7 +172,8 @@ def _single_values(event: Mapping[str, Any]) -> dict[str, str]:
 def parse_history_query(account_id: str, parameters: Mapping[str, str]) -> HistoryQuery:
     """Validate the history parameters; InvalidQueryError lists every problem, each naming its field."""
     errors = [
-        f"unknown query parameter '{name}'" for name in sorted(set(parameters) - set(HISTORY_PARAMETERS))
+        f"unknown query parameter '{name}'"
+        for name in sorted(set(parameters) - set(HISTORY_QUERY_PARAMETERS))
     ]
     limit = DEFAULT_PAGE_SIZE
     raw_limit = parameters.get("limit")

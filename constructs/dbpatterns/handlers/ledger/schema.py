@@ -27,6 +27,13 @@ from dbpatterns.handlers.ledger.events import (
     EventType,
 )
 
+DEFAULT_PAGE_SIZE: Final = 25
+MAX_PAGE_SIZE: Final = 100
+HISTORY_QUERY_PARAMETERS: Final = ("limit", "cursor", "from_version", "to_version", "from_time", "to_time")
+"""Query string parameters of ``GET /accounts/{account_id}/transactions``, all optional. API Gateway
+can only check that required parameters are present, so declare these as optional on the method
+(they document the API) and let the handler (``queries``) check their values."""
+
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9._:-]{8,128}$"
 """8 to 128 characters without '#' (the idempotency table's key joins account and key with '#').
