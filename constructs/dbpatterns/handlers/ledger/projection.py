@@ -47,8 +47,9 @@ tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-MAX_GAP_FILL: Final = 500
-"""Most versions one record fills in (500 conditional updates take a few seconds; the sink has 60)."""
+MAX_GAP_FILL: Final = 200
+"""Most versions one record fills in: 200 archive puts and conditional updates take seconds, well
+within the sink's 60 s timeout."""
 
 
 class ProjectionGapError(Exception):
