@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
+from botocore.config import Config  # type: ignore[import-untyped, unused-ignore]
 from moto import mock_aws
 
 from dbpatterns.handlers.ledger.store import LedgerTables
@@ -20,8 +21,11 @@ EVENTS_TABLE = "ledger-events"
 IDEMPOTENCY_TABLE = "ledger-idempotency"
 PROJECTION_TABLE = "ledger-balances"
 AUDIT_BUCKET = "ledger-audit-archive"
+ALERTS_TABLE = "ledger-fraud-alerts"
 
-FRAUD_SINGLE_LIMIT_MINOR = 100_000
+FRAUD_SINGLE_LIMIT_MAJOR = 1_000
+FRAUD_SINGLE_LIMIT_MINOR = FRAUD_SINGLE_LIMIT_MAJOR * 100
+"""The limit in cents of a two-decimal currency (EUR, the tests' usual currency)."""
 FRAUD_VELOCITY_COUNT = 3
 FRAUD_VELOCITY_WINDOW_MINUTES = 10
 
@@ -31,12 +35,21 @@ class Ledger:
     dynamodb: Any
     s3: Any
     sqs: Any
+    sns: Any
+    streams: Any
     topic_arn: str
     queue_url: str
+    failure_queue_url: str
+    """The stream mappings' on-failure destination."""
     events_table: str = EVENTS_TABLE
     idempotency_table: str = IDEMPOTENCY_TABLE
     projection_table: str = PROJECTION_TABLE
     bucket: str = AUDIT_BUCKET
+    alerts_table: str = ALERTS_TABLE
+
+    @property
+    def stream_arn(self) -> str:
+        return str(self.dynamodb.describe_table(TableName=self.events_table)["Table"]["LatestStreamArn"])
 
     @property
     def tables(self) -> LedgerTables:
@@ -58,6 +71,13 @@ class Ledger:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
+    def alert_record(self, alert_id: str) -> dict[str, Any] | None:
+        response = self.dynamodb.get_item(
+            TableName=self.alerts_table, Key={"alert_id": {"S": alert_id}}, ConsistentRead=True
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
     def alerts(self) -> list[dict[str, Any]]:
         """Every SNS notification delivered to the test queue so far (SNS envelopes)."""
         notifications: list[dict[str, Any]] = []
@@ -74,7 +94,11 @@ class Ledger:
 @cache
 def _client(service: str) -> Any:
     """One client per service for the whole run: building a client costs ~50 ms, and moto (imported
-    above) intercepts every client while a mock is active, whichever mock it was created under."""
+    above) intercepts every client while a mock is active, whichever mock it was created under.
+    moto 5.2 answers DynamoDB Streams only on the regional endpoint, not on botocore's account-based
+    one (``{account}.streams-ddb...``), so that client keeps to the regional endpoint."""
+    if service == "dynamodbstreams":
+        return boto3.client(service, config=Config(account_id_endpoint_mode="disabled"))
     return boto3.client(service)
 
 
@@ -110,6 +134,13 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         BillingMode="PAY_PER_REQUEST",
     )
 
+    dynamodb.create_table(
+        TableName=ALERTS_TABLE,
+        KeySchema=[{"AttributeName": "alert_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "alert_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
     s3 = _client("s3")
     s3.create_bucket(Bucket=AUDIT_BUCKET, ObjectLockEnabledForBucket=True)
     s3.put_object_lock_configuration(
@@ -128,6 +159,7 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    failure_queue_url = sqs.create_queue(QueueName="ledger-stream-failures")["QueueUrl"]
 
     for name, value in {
         "EVENTS_TABLE_NAME": EVENTS_TABLE,
@@ -135,12 +167,23 @@ def create_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
         "PROJECTION_TABLE_NAME": PROJECTION_TABLE,
         "AUDIT_BUCKET_NAME": AUDIT_BUCKET,
         "ALERT_TOPIC_ARN": topic_arn,
-        "FRAUD_SINGLE_LIMIT_MINOR": str(FRAUD_SINGLE_LIMIT_MINOR),
+        "ALERTS_TABLE_NAME": ALERTS_TABLE,
+        "FAILURE_QUEUE_URL": failure_queue_url,
+        "FRAUD_SINGLE_LIMIT_MAJOR": str(FRAUD_SINGLE_LIMIT_MAJOR),
         "FRAUD_VELOCITY_COUNT": str(FRAUD_VELOCITY_COUNT),
         "FRAUD_VELOCITY_WINDOW_MINUTES": str(FRAUD_VELOCITY_WINDOW_MINUTES),
     }.items():
         monkeypatch.setenv(name, value)
-    return Ledger(dynamodb=dynamodb, s3=s3, sqs=sqs, topic_arn=topic_arn, queue_url=queue_url)
+    return Ledger(
+        dynamodb=dynamodb,
+        s3=s3,
+        sqs=sqs,
+        sns=sns,
+        streams=_client("dynamodbstreams"),
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+        failure_queue_url=failure_queue_url,
+    )
 
 
 @contextmanager

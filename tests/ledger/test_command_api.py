@@ -58,7 +58,8 @@ def test_deposit_returns_201_with_the_event_and_version_1(
     }
     assert event["balance_after"] == 10_000
     assert event["correlation_id"] == "order-7"
-    assert event["schema_version"] == 1
+    assert event["schema_version"] == 2
+    assert event["prev_hash"] == "0" * 64
     assert event["occurred_at"].endswith("Z")
     assert headers["Idempotent-Replayed"] == "false"
     stored = ledger.event_items("acc-1")

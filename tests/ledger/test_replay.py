@@ -85,6 +85,7 @@ def test_replay_reproduces_the_balance(ledger: Ledger, capsys: pytest.CaptureFix
         "events_replayed": 5,
         "projection": None,
         "archived": None,
+        "unchained_events": 0,
     }
 
 

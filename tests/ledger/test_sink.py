@@ -14,7 +14,16 @@ from dbpatterns.handlers.ledger.projection import ApplyOutcome, ProjectionGapErr
 from dbpatterns.handlers.ledger.schema import TransactionRequest
 from dbpatterns.handlers.ledger.store import AppendCommand, append
 from tests.ledger.conftest import Ledger
-from tests.ledger.support import FakeLambdaContext, batch, deliver_like_lambda, records_for
+from tests.ledger.support import (
+    RECORDS_CREATED_AT,
+    FakeLambdaContext,
+    batch,
+    deliver_like_lambda,
+    emitted_metrics,
+    failing_calls,
+    records_for,
+    sink_mapping_bounds,
+)
 
 AMOUNTS = [
     (EventType.DEPOSIT, 1_000),
@@ -88,7 +97,7 @@ def test_redelivered_batch_changes_nothing(ledger: Ledger, lambda_context: FakeL
     assert len(archived_keys(ledger)) == 4  # no second object version for any event
 
 
-def test_early_event_is_reported_as_a_batch_item_failure_not_skipped(
+def test_early_event_fills_the_gap_and_the_late_record_is_a_duplicate(
     ledger: Ledger, lambda_context: FakeLambdaContext
 ) -> None:
     seed(ledger)
@@ -96,9 +105,37 @@ def test_early_event_is_reported_as_a_batch_item_failure_not_skipped(
 
     response = sink.handler(batch([records[0], records[2], records[1]]), lambda_context)
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": records[2]["dynamodb"]["SequenceNumber"]}]}
-    assert projected(ledger) == (700, 2)
-    assert len(archived_keys(ledger)) == 3  # the early event is archived even while its projection waits
+    assert response == {"batchItemFailures": []}
+    assert projected(ledger) == (750, 3)
+    assert len(archived_keys(ledger)) == 3
+
+
+def test_hole_in_the_event_store_fails_the_record_instead_of_skipping_it(
+    ledger: Ledger, lambda_context: FakeLambdaContext
+) -> None:
+    seed(ledger)
+    records = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
+    ledger.dynamodb.delete_item(
+        TableName=ledger.events_table, Key={"account_id": {"S": "acc-1"}, "version": {"N": "2"}}
+    )
+
+    response = sink.handler(batch([records[0], records[3]]), lambda_context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[3]["dynamodb"]["SequenceNumber"]}]}
+    assert projected(ledger) == (1_000, 1)
+
+
+def test_long_gap_is_filled_a_bounded_number_of_versions_per_attempt(
+    ledger: Ledger, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(ledger)
+    records = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
+    monkeypatch.setattr(projection, "MAX_GAP_FILL", 2)
+
+    delivery = deliver_like_lambda(sink.handler, [records[3]], lambda_context)
+
+    assert (delivery.invocations, delivery.failures) == (2, [])  # versions 1-2, then 3 and 4
+    assert projected(ledger) == (50, 4)
 
 
 def test_out_of_order_delivery_with_lambda_retries_ends_with_the_right_balance(
@@ -107,9 +144,9 @@ def test_out_of_order_delivery_with_lambda_retries_ends_with_the_right_balance(
     seed(ledger)
     records = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
 
-    invocations = deliver_like_lambda(sink.handler, list(reversed(records)), lambda_context)
+    delivery = deliver_like_lambda(sink.handler, list(reversed(records)), lambda_context)
 
-    assert invocations == 4
+    assert (delivery.invocations, delivery.failures) == (1, [])  # the first record fills the gap
     assert projected(ledger) == (50, 4)
     assert len(archived_keys(ledger)) == 4
 
@@ -189,3 +226,98 @@ def test_fails_clearly_when_the_projection_table_is_not_configured(
 
     with pytest.raises(Exception, match="PROJECTION_TABLE_NAME is not set"):
         projection.handler(batch(records), lambda_context)
+
+
+EIGHT = [(EventType.DEPOSIT, 1_000)] + [(EventType.WITHDRAWAL, 10)] * 7  # balances 1000, 990, ... 930
+
+
+def projection_update_of(version: int) -> Any:
+    """Matches the sink's UpdateItem of one version of acc-1 on the projection."""
+
+    def matches(params: dict[str, Any]) -> bool:
+        values = params.get("ExpressionAttributeValues", {})
+        return bool(values.get(":version") == {"N": str(version)})
+
+    return matches
+
+
+def test_simulated_mapping_has_the_bounds_the_stack_deploys() -> None:
+    from dbpatterns.ledger.ledger import EventSourcedLedgerProps
+    from tests.ledger.support import _default
+
+    bounds = sink_mapping_bounds()
+
+    assert (bounds.retry_attempts, bounds.max_record_age_seconds) == (
+        _default(EventSourcedLedgerProps, "stream_retry_attempts"),
+        _default(EventSourcedLedgerProps, "stream_max_record_age").to_seconds(),
+    )
+    assert bounds.bisect_on_error
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_record_failing_every_retry_is_invoked_one_plus_retries_times_then_discarded(
+    ledger: Ledger, lambda_context: FakeLambdaContext
+) -> None:
+    seed(ledger, amounts=[(EventType.DEPOSIT, 1_000)])
+    [good] = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
+    poison: dict[str, Any] = json.loads(json.dumps(good))
+    poison["dynamodb"]["NewImage"]["amount"] = {"N": "10.5"}
+
+    delivery = deliver_like_lambda(sink.handler, [poison], lambda_context)
+
+    assert delivery.invocations == 1 + sink_mapping_bounds().retry_attempts
+    [message] = delivery.failures
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["DDBStreamBatchInfo"]["startSequenceNumber"] == poison["dynamodb"]["SequenceNumber"]
+    assert message["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+def test_records_older_than_the_max_record_age_are_discarded_without_an_invocation(
+    ledger: Ledger, lambda_context: FakeLambdaContext
+) -> None:
+    seed(ledger, amounts=[(EventType.DEPOSIT, 1_000)])
+    records = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
+    too_late = RECORDS_CREATED_AT + sink_mapping_bounds().max_record_age_seconds + 1
+
+    delivery = deliver_like_lambda(sink.handler, records, lambda_context, now=too_late)
+
+    assert delivery.invocations == 0
+    assert [message["requestContext"]["condition"] for message in delivery.failures] == ["RecordAgeExceeded"]
+    assert ledger.projection_item("acc-1") is None
+
+
+def test_record_the_mapping_discarded_never_blocks_later_versions(
+    ledger: Ledger, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review's finding: v2's record outlives its retries (an outage of the projection table for
+    v2's update), the mapping discards it, and v3..v8 arrive afterwards."""
+    seed(ledger, amounts=EIGHT)
+    records = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
+    with failing_calls(dynamodb_client(), "UpdateItem", projection_update_of(2)):
+        first = deliver_like_lambda(sink.handler, records[:2], lambda_context)
+    assert first.discarded == 1  # v2, after 1 + 5 invocations
+    capsys.readouterr()
+
+    later = deliver_like_lambda(sink.handler, records[2:], lambda_context)
+
+    assert (later.invocations, later.failures) == (1, [])
+    assert projected(ledger) == (930, 8)
+    assert len(archived_keys(ledger)) == 8
+    assert emitted_metrics(capsys.readouterr().out)["ProjectionGapRepaired"] == 1
+
+
+def test_gap_is_filled_from_the_event_store_in_order_and_archived(
+    ledger: Ledger, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(ledger)
+    records = records_for(ledger.dynamodb, ledger.events_table, ["acc-1"])
+    capsys.readouterr()
+
+    response = sink.handler(batch([records[3]]), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    assert projected(ledger) == (50, 4)
+    assert len(archived_keys(ledger)) == 4
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["ProjectionGapRepaired"] == 1
+    assert metrics["ProjectionVersionsFilled"] == 3

@@ -132,6 +132,7 @@ def test_next_event_never_moves_occurred_at_backwards() -> None:
         balance_after=10,
         occurred_at="2025-03-01T12:00:00.500Z",
         correlation_id="c",
+        prev_hash="ab" * 32,
     )
     slow_clock = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -25,6 +25,8 @@ __all__ = [
     "require_env",
     "s3_client",
     "sns_client",
+    "sqs_client",
+    "streams_client",
 ]
 
 # "standard" retries throttling and transient errors with backoff; conditional-check failures
@@ -88,8 +90,17 @@ def sns_client() -> Any:
     return boto3.client("sns", config=_CLIENT_CONFIG)
 
 
+@cache
+def sqs_client() -> Any:
+    return boto3.client("sqs", config=_CLIENT_CONFIG)
+
+
+@cache
+def streams_client() -> Any:
+    return boto3.client("dynamodbstreams", config=_CLIENT_CONFIG)
+
+
 def clear_clients() -> None:
     """Forget the cached clients (tests call this after starting a moto mock)."""
-    dynamodb_client.cache_clear()
-    s3_client.cache_clear()
-    sns_client.cache_clear()
+    for client in (dynamodb_client, s3_client, sns_client, sqs_client, streams_client):
+        client.cache_clear()

@@ -1,4 +1,5 @@
-"""Command API: ``POST /accounts/{account_id}/transactions`` (API Gateway REST, proxy integration).
+"""Command API: ``POST /accounts/{account_id}/transactions`` and ``POST /transfers`` (API Gateway
+REST, proxy integration).
 
 Request: header ``Idempotency-Key`` (required; 8-128 characters of ``A-Z a-z 0-9 . _ : -``) and a
 JSON body ``{"type": "DEPOSIT"|"WITHDRAWAL", "amount": <integer minor units>, "currency": "EUR",
@@ -13,6 +14,12 @@ Responses (JSON):
 - 422 ``INSUFFICIENT_FUNDS`` (overdraft), ``CURRENCY_MISMATCH`` (the account holds another
   currency) or ``IDEMPOTENCY_KEY_REUSED`` (the key was used for a different request).
 
+``POST /transfers`` takes the same header and ``{"from_account_id": "...", "to_account_id": "...",
+"amount": <integer minor units>, "currency": "EUR", "correlation_id": "optional"}`` (see
+``schema.TRANSFER_REQUEST_SCHEMA``) and answers 201 ``{"transfer_id": ..., "debit": {...},
+"credit": {...}}`` (the TRANSFER_OUT and TRANSFER_IN events), with the same 400/409/422 codes;
+``CURRENCY_MISMATCH`` names whichever account holds another currency.
+
 Env: ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_TTL_SECONDS``
 (default 86400). Idempotency is recorded in the same DynamoDB transaction as the event (see
 ``store``), not with Powertools idempotency, so an accepted command is one write call.
@@ -21,23 +28,26 @@ Env: ``EVENTS_TABLE_NAME``, ``IDEMPOTENCY_TABLE_NAME``, optional ``IDEMPOTENCY_T
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.handlers.ledger._aws import dynamodb_client, int_env, require_env
 from dbpatterns.handlers.ledger.events import ACCOUNT_ID_PATTERN, is_valid_account_id
+from dbpatterns.handlers.ledger.responses import json_response, malformed
 from dbpatterns.handlers.ledger.schema import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_PATTERN,
     RequestValidationError,
     is_valid_idempotency_key,
     parse_transaction_request,
+    parse_transfer_request,
 )
 from dbpatterns.handlers.ledger.store import (
     DEFAULT_IDEMPOTENCY_TTL,
@@ -48,8 +58,11 @@ from dbpatterns.handlers.ledger.store import (
     LedgerError,
     LedgerTables,
     OverdraftError,
+    TransferCommand,
+    TransferResult,
     VersionConflictError,
     append,
+    transfer,
 )
 
 logger = Logger()
@@ -72,16 +85,12 @@ def record_transaction(account_id: str) -> Response[str]:
     current = app.current_event
     logger.append_keys(account_id=account_id)
     if not is_valid_account_id(account_id):
-        return _malformed([f"account id must match {ACCOUNT_ID_PATTERN}"])
-    idempotency_key = current.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if idempotency_key is None:
-        return _malformed([f"the {IDEMPOTENCY_KEY_HEADER} header is required (a UUID is a good key)"])
-    if not is_valid_idempotency_key(idempotency_key):
-        return _malformed([f"the {IDEMPOTENCY_KEY_HEADER} header must match {IDEMPOTENCY_KEY_PATTERN}"])
+        return malformed([f"account id must match {ACCOUNT_ID_PATTERN}"])
     try:
+        idempotency_key = _idempotency_key(current.headers)
         request = parse_transaction_request(_decode_json(current.decoded_body))
     except RequestValidationError as invalid:
-        return _malformed(list(invalid.errors))
+        return malformed(list(invalid.errors))
 
     command = AppendCommand(
         account_id=account_id,
@@ -92,10 +101,7 @@ def record_transaction(account_id: str) -> Response[str]:
     try:
         result = _append(command)
     except LedgerError as refused:
-        status, code = _REFUSALS.get(type(refused), (422, "REFUSED"))
-        logger.info("Command refused", extra={"code": code, "reason": str(refused)})
-        metrics.add_metric(name=_metric_name(code), unit=MetricUnit.Count, value=1)
-        return _json_response(status, {"code": code, "message": str(refused)})
+        return _refused(refused)
 
     if result.replayed:
         metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
@@ -111,22 +117,90 @@ def record_transaction(account_id: str) -> Response[str]:
             "replayed": result.replayed,
         },
     )
-    return _json_response(
+    return json_response(
         201,
         {"event": result.event.to_document(), "version": result.event.version},
         headers={REPLAYED_HEADER: "true" if result.replayed else "false"},
     )
 
 
-@tracer.capture_method
-def _append(command: AppendCommand) -> AppendResult:
-    tables = LedgerTables(
+@app.post("/transfers")
+def record_transfer() -> Response[str]:
+    current = app.current_event
+    try:
+        idempotency_key = _idempotency_key(current.headers)
+        request = parse_transfer_request(_decode_json(current.decoded_body))
+    except RequestValidationError as invalid:
+        return malformed(list(invalid.errors))
+    logger.append_keys(account_id=request.from_account_id, to_account_id=request.to_account_id)
+    command = TransferCommand(
+        idempotency_key=idempotency_key,
+        request=request,
+        default_correlation_id=current.request_context.request_id,
+    )
+    try:
+        result = _transfer(command)
+    except LedgerError as refused:
+        return _refused(refused)
+    metrics.add_metric(
+        name="IdempotentReplays" if result.replayed else "TransfersAccepted", unit=MetricUnit.Count, value=1
+    )
+    if result.attempts > 1:
+        metrics.add_metric(name="ConcurrencyRetries", unit=MetricUnit.Count, value=result.attempts - 1)
+    logger.info(
+        "Transfer accepted",
+        extra={
+            "transfer_id": result.transfer_id,
+            "debit_version": result.debit.version,
+            "credit_version": result.credit.version,
+            "replayed": result.replayed,
+        },
+    )
+    return json_response(
+        201, result.to_document(), headers={REPLAYED_HEADER: "true" if result.replayed else "false"}
+    )
+
+
+def _idempotency_key(headers: Mapping[str, str]) -> str:
+    """The request's Idempotency-Key (header names are case-insensitive here)."""
+    value = headers.get(IDEMPOTENCY_KEY_HEADER)
+    if value is None:
+        raise RequestValidationError(
+            [f"the {IDEMPOTENCY_KEY_HEADER} header is required (a UUID is a good key)"]
+        )
+    if not is_valid_idempotency_key(value):
+        raise RequestValidationError(
+            [f"the {IDEMPOTENCY_KEY_HEADER} header must match {IDEMPOTENCY_KEY_PATTERN}"]
+        )
+    return value
+
+
+def _refused(refused: LedgerError) -> Response[str]:
+    status, code = _REFUSALS.get(type(refused), (422, "REFUSED"))
+    logger.info("Command refused", extra={"code": code, "reason": str(refused)})
+    metrics.add_metric(name=_metric_name(code), unit=MetricUnit.Count, value=1)
+    return json_response(status, {"code": code, "message": str(refused)})
+
+
+def _tables() -> LedgerTables:
+    return LedgerTables(
         events=require_env("EVENTS_TABLE_NAME"), idempotency=require_env("IDEMPOTENCY_TABLE_NAME")
     )
-    ttl_seconds = int_env(
-        "IDEMPOTENCY_TTL_SECONDS", default=int(DEFAULT_IDEMPOTENCY_TTL.total_seconds()), minimum=60
-    )
-    return append(dynamodb_client(), tables, command, idempotency_ttl=timedelta(seconds=ttl_seconds))
+
+
+def _idempotency_ttl() -> timedelta:
+    default = int(DEFAULT_IDEMPOTENCY_TTL.total_seconds())
+    return timedelta(seconds=int_env("IDEMPOTENCY_TTL_SECONDS", default=default, minimum=60))
+
+
+@tracer.capture_method
+def _append(command: AppendCommand) -> AppendResult:
+    return append(dynamodb_client(), _tables(), command, idempotency_ttl=_idempotency_ttl())
+
+
+@tracer.capture_method
+def _transfer(command: TransferCommand) -> TransferResult:
+    return transfer(dynamodb_client(), _tables(), command, idempotency_ttl=_idempotency_ttl())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -158,22 +232,6 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise RequestValidationError([f"field {key!r} appears more than once"])
         document[key] = value
     return document
-
-
-def _malformed(errors: list[str]) -> Response[str]:
-    metrics.add_metric(name="MalformedRequests", unit=MetricUnit.Count, value=1)
-    return _json_response(
-        400, {"code": "MALFORMED_REQUEST", "message": "the request is malformed", "errors": errors}
-    )
-
-
-def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, sort_keys=True),
-        headers=headers,
-    )
 
 
 def _metric_name(code: str) -> str:

@@ -14,7 +14,6 @@ for uploads into a bucket with an Object Lock default retention.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.handlers.ledger._aws import ClientError, error_code, require_env, s3_client
-from dbpatterns.handlers.ledger.events import LedgerEvent
+from dbpatterns.handlers.ledger.events import LedgerEvent, canonical_json
 from dbpatterns.handlers.ledger.streams import event_from_record
 from dbpatterns.handlers.ledger.tables import AUDIT_KEY_PREFIX
 
@@ -46,8 +45,9 @@ def audit_key(event: LedgerEvent) -> str:
 
 
 def audit_body(event: LedgerEvent) -> bytes:
-    """The archived document: the event as canonical JSON (sorted keys, no spaces)."""
-    return json.dumps(event.to_document(), sort_keys=True, separators=(",", ":")).encode()
+    """The archived document: the event as canonical JSON (sorted keys, no spaces). Its SHA-256 is
+    the next event's ``prev_hash``."""
+    return canonical_json(event.to_document())
 
 
 def archive_event(client: Any, bucket: str, event: LedgerEvent) -> ArchiveOutcome:

@@ -13,7 +13,8 @@ from dbpatterns.handlers.ledger.events import EventType
 
 FRAUD_FILTER_PATTERN: Final[dict[str, Any]] = {
     "eventName": ["INSERT"],
-    "dynamodb": {"NewImage": {"type": {"S": [EventType.WITHDRAWAL.value]}}},
+    "dynamodb": {"NewImage": {"type": {"S": [EventType.WITHDRAWAL.value, EventType.TRANSFER_OUT.value]}}},
 }
-"""Only new withdrawal events reach the fraud function; deposits and any (unexpected) modification
-or removal of an event item are filtered out. Render with ``json.dumps`` for ``FilterCriteria``."""
+"""Only new debits (withdrawals and the paying leg of transfers) reach the fraud function; credits
+and any (unexpected) modification or removal of an event item are filtered out. Render with
+``json.dumps`` for ``FilterCriteria``."""

@@ -9,8 +9,13 @@ which keeps every event forever. Replaying one account:
 2. The opening balance is 0 at version 1, else the ``balance_after`` of version start-1.
 3. Events from the start are read in version order (consistent Query, paginated) and folded. The
    fold is checked as it goes: versions are contiguous, the currency never changes, the running
-   balance equals each event's ``balance_after`` and is never negative. Any break raises
-   ReplayError naming the account and version.
+   balance equals each event's ``balance_after`` and is never negative, and each event's
+   ``prev_hash`` is the hash of the event before it (the genesis hash at version 1), so an event
+   rewritten after the next one was written shows as a broken link. Each transfer leg is checked
+   against its counterpart in the other account (one GetItem): same transfer id, amount and
+   currency, opposite type, pointing back at this leg. The first break raises
+   ReplayError naming the account and version. Events of schema version 1 (before the chain) are
+   folded and counted as ``unchained_events``.
 4. With ``rebuild_projection`` the closing state overwrites the account's projection item, unless
    the projection has meanwhile applied a later version (then it is left alone and reported).
 5. With ``backfill_archive`` every replayed event is also written to the audit archive if it is not
@@ -43,7 +48,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.handlers.ledger._aws import dynamodb_client, require_env, s3_client
 from dbpatterns.handlers.ledger.audit import ArchiveOutcome, archive_event
-from dbpatterns.handlers.ledger.events import LedgerEvent, is_valid_account_id, parse_timestamp
+from dbpatterns.handlers.ledger.events import (
+    GENESIS_HASH,
+    EventType,
+    LedgerEvent,
+    event_hash,
+    is_valid_account_id,
+    parse_timestamp,
+)
 from dbpatterns.handlers.ledger.projection import AccountBalance, write_rebuilt_balance
 from dbpatterns.handlers.ledger.store import latest_event
 from dbpatterns.handlers.ledger.tables import EVENTS_PARTITION_KEY, EVENTS_SORT_KEY
@@ -74,6 +86,8 @@ class ReplayResult:
     """What happened to the projection item when rebuilding; None when not asked to."""
     archived: int | None = None
     """Events newly written to the audit archive when backfilling; None when not asked to."""
+    unchained_events: int = 0
+    """Replayed events without ``prev_hash`` (schema version 1, written before the hash chain)."""
 
 
 def get_event(client: Any, table: str, account_id: str, version: int) -> LedgerEvent | None:
@@ -107,7 +121,16 @@ def iter_events(client: Any, table: str, account_id: str, *, from_version: int =
 def first_version_at_or_after(client: Any, table: str, latest: LedgerEvent, moment: datetime) -> int:
     """The first version of ``latest``'s account that occurred at or after ``moment``
     (``latest.version + 1`` if none did). Binary search: about log2(versions) GetItem calls."""
-    if latest.occurred_at_datetime < moment:
+    return first_version_where(client, table, latest, lambda occurred: occurred >= moment)
+
+
+def first_version_where(
+    client: Any, table: str, latest: LedgerEvent, reached: Callable[[datetime], bool]
+) -> int:
+    """The first version whose ``occurred_at`` satisfies ``reached`` (``latest.version + 1`` if
+    none does). ``reached`` must be monotonic in time (false, then true), which it is for any
+    threshold because the writer keeps ``occurred_at`` non-decreasing within an account."""
+    if not reached(latest.occurred_at_datetime):
         return latest.version + 1
     low, high = 1, latest.version
     while low < high:
@@ -117,7 +140,7 @@ def first_version_at_or_after(client: Any, table: str, latest: LedgerEvent, mome
             raise ReplayError(
                 f"account {latest.account_id}: version {middle} is missing from the event store"
             )
-        if event.occurred_at_datetime >= moment:
+        if reached(event.occurred_at_datetime):
             high = middle
         else:
             low = middle + 1
@@ -162,11 +185,17 @@ def replay_account(
         raise ReplayError(f"account {account_id}: version {start - 1} is missing from the event store")
 
     balance = previous.balance_after if previous else 0
-    opening, currency, last, replayed = balance, latest.currency, previous, 0
+    opening, currency, last, replayed, unchained = balance, latest.currency, previous, 0, 0
     for event in iter_events(client, table, account_id, from_version=start):
         expected = start + replayed
         if event.version != expected:
             raise ReplayError(f"account {account_id}: expected version {expected}, found {event.version}")
+        if event.prev_hash is None:
+            unchained += 1
+        else:
+            _check_link(account_id, last, event)
+        if event.is_transfer:
+            _check_counterpart(client, table, event)
         if event.currency != currency:
             raise ReplayError(
                 f"account {account_id} version {event.version}: "
@@ -192,6 +221,7 @@ def replay_account(
         opening_balance=opening,
         closing_balance=balance,
         events_replayed=replayed,
+        unchained_events=unchained,
     )
     closing = AccountBalance(
         account_id=account_id,
@@ -202,6 +232,48 @@ def replay_account(
         last_occurred_at=last.occurred_at,
     )
     return result, closing
+
+
+def _check_link(account_id: str, previous: LedgerEvent | None, event: LedgerEvent) -> None:
+    """``event.prev_hash`` must be the hash of ``previous`` (the genesis hash for version 1)."""
+    expected = GENESIS_HASH if previous is None else event_hash(previous)
+    if event.prev_hash == expected:
+        return
+    before = "the genesis hash" if previous is None else f"the hash of version {previous.version}"
+    raise ReplayError(
+        f"account {account_id} version {event.version}: prev_hash {event.prev_hash} does not match "
+        f"{before} ({expected}): the chain breaks here, so "
+        + ("this event" if previous is None else f"version {previous.version} or this event")
+        + " was changed after it was written"
+    )
+
+
+def _check_counterpart(client: Any, table: str, event: LedgerEvent) -> None:
+    """A transfer leg's other leg must exist and describe the same transfer from the other side."""
+    counterparty, version = str(event.counterparty_account_id), int(event.counterparty_version or 0)
+    where = (
+        f"account {event.account_id} version {event.version}: transfer {event.transfer_id}'s "
+        f"counterpart {counterparty} version {version}"
+    )
+    other = get_event(client, table, counterparty, version)
+    if other is None:
+        raise ReplayError(f"{where} is missing from the event store")
+    opposite = EventType.TRANSFER_IN if event.type is EventType.TRANSFER_OUT else EventType.TRANSFER_OUT
+    expected = {
+        "type": opposite.value,
+        "transfer_id": event.transfer_id,
+        "amount": event.amount,
+        "currency": event.currency,
+        "counterparty_account_id": event.account_id,
+        "counterparty_version": event.version,
+    }
+    actual = {name: other.to_document().get(name) for name in expected}
+    different = sorted(name for name in expected if actual[name] != expected[name])
+    if different:
+        raise ReplayError(
+            f"{where} does not match it: "
+            + ", ".join(f"{name} is {actual[name]!r}, expected {expected[name]!r}" for name in different)
+        )
 
 
 def list_accounts(

@@ -6,12 +6,12 @@ share this function; fraud detection, which only needs withdrawals, has its own 
 
 For each record the sink archives first, then projects. Both steps are idempotent (a conditional
 S3 write keyed by event id; a projection update gated on version), so a retried record repeats
-them harmlessly. Archiving first matters on a gap: an early event still reaches the immutable
-archive immediately, and only the projection waits (the record fails and is retried) for the
-missing version. Had the projection gone first, the archive would wait on it too, and a record
-that finally went to the on-failure destination would be missing from the archive as well.
+them harmlessly. On a gap (an earlier version not projected yet, or its record discarded by the
+mapping after its retries) the sink reads the missing versions from the event store, archives and
+projects each in order, then the event itself (see ``projection``): the projection never waits on
+a stream record, and the archive gets the missing events too.
 
-Env: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``.
+Env: ``PROJECTION_TABLE_NAME``, ``AUDIT_BUCKET_NAME``, ``EVENTS_TABLE_NAME``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.handlers.ledger._aws import dynamodb_client, require_env, s3_client
 from dbpatterns.handlers.ledger.audit import archive_record
-from dbpatterns.handlers.ledger.projection import project_record
+from dbpatterns.handlers.ledger.projection import project_record, projection_tables_from_env
 from dbpatterns.handlers.ledger.streams import event_from_record
 
 logger = Logger()
@@ -40,8 +40,14 @@ def _record_handler(record: DynamoDBRecord) -> None:
     event = event_from_record(record)
     if event is None:
         return
-    archive_record(s3_client(), require_env("AUDIT_BUCKET_NAME"), event)
-    project_record(dynamodb_client(), require_env("PROJECTION_TABLE_NAME"), event)
+    bucket = require_env("AUDIT_BUCKET_NAME")
+    archive_record(s3_client(), bucket, event)
+    project_record(
+        dynamodb_client(),
+        projection_tables_from_env(),
+        event,
+        before_apply=lambda missing: archive_record(s3_client(), bucket, missing),
+    )
 
 
 @logger.inject_lambda_context

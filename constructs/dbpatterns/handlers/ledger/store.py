@@ -17,6 +17,12 @@ account changed under us: read again and retry, at most ``max_attempts`` times i
 VersionConflictError (HTTP 409). A key reused with a different request raises
 IdempotencyKeyReusedError (HTTP 422, as the IETF Idempotency-Key draft recommends).
 
+``transfer`` does the same for ``POST /transfers``: one ``GetItem`` for the key, one ``Query``
+per account, and one ``TransactWriteItems`` with three conditional puts (the debit at the paying
+account's next version, the credit at the receiving account's next version, the idempotency
+record), so both versions are checked and the money moves entirely or not at all. Transfer keys
+live in their own namespace (``{from_account_id}#transfer#{key}``), apart from transaction keys.
+
 The DynamoDB client is a parameter, so the functions are testable with any client.
 """
 
@@ -33,8 +39,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from dbpatterns.handlers.ledger._aws import ClientError, error_code
-from dbpatterns.handlers.ledger.events import EventType, LedgerEvent, format_timestamp
-from dbpatterns.handlers.ledger.schema import TransactionRequest
+from dbpatterns.handlers.ledger.events import (
+    GENESIS_HASH,
+    EventType,
+    LedgerEvent,
+    event_hash,
+    format_timestamp,
+)
+from dbpatterns.handlers.ledger.schema import TransactionRequest, TransferRequest
 from dbpatterns.handlers.ledger.tables import (
     EVENTS_PARTITION_KEY,
     IDEMPOTENCY_PARTITION_KEY,
@@ -55,9 +67,11 @@ class LedgerError(Exception):
 
 
 class OverdraftError(LedgerError):
-    def __init__(self, *, account_id: str, balance: int, amount: int, currency: str) -> None:
+    def __init__(
+        self, *, account_id: str, balance: int, amount: int, currency: str, kind: str = "withdrawal"
+    ) -> None:
         super().__init__(
-            f"withdrawal of {amount} {currency} minor units from account {account_id} "
+            f"{kind} of {amount} {currency} minor units from account {account_id} "
             f"would overdraw its balance of {balance}"
         )
         self.balance = balance
@@ -112,8 +126,55 @@ class AppendResult:
     """Transactions tried (0 for a replay found by the first read)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferCommand:
+    idempotency_key: str
+    request: TransferRequest
+    default_correlation_id: str
+    """Used for both legs when the request carries no correlation id."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferResult:
+    debit: LedgerEvent
+    """The TRANSFER_OUT on the paying account."""
+    credit: LedgerEvent
+    """The TRANSFER_IN on the receiving account."""
+    replayed: bool
+    attempts: int
+
+    @property
+    def transfer_id(self) -> str:
+        return str(self.debit.transfer_id)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "transfer_id": self.transfer_id,
+            "debit": self.debit.to_document(),
+            "credit": self.credit.to_document(),
+        }
+
+
 def idempotency_pk(account_id: str, idempotency_key: str) -> str:
     return f"{account_id}#{idempotency_key}"
+
+
+def transfer_idempotency_pk(from_account_id: str, idempotency_key: str) -> str:
+    """Keys contain no '#', so this never equals a transaction key ``{account}#{key}``."""
+    return f"{from_account_id}#transfer#{idempotency_key}"
+
+
+def transfer_fingerprint(command: TransferCommand) -> str:
+    request = command.request
+    canonical = {
+        "kind": "transfer",
+        "from_account_id": request.from_account_id,
+        "to_account_id": request.to_account_id,
+        "amount": request.amount,
+        "currency": request.currency,
+        "correlation_id": request.correlation_id,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def request_fingerprint(command: AppendCommand) -> str:
@@ -134,9 +195,10 @@ def next_event(
 ) -> LedgerEvent:
     """Decide the event a command produces after ``latest`` (None for a new account). Pure.
 
-    The first event fixes the account's currency. ``occurred_at`` never goes backwards within an
-    account (a writer with a slightly slow clock reuses the latest time), which lets replay find a
-    starting point by time with a binary search over versions.
+    The first event fixes the account's currency; ``prev_hash`` chains the event to ``latest``.
+    ``occurred_at`` never goes backwards within an account (a writer with a slightly slow clock
+    reuses the latest time), which lets replay find a starting point by time with a binary search
+    over versions.
     """
     request = command.request
     if latest is not None and request.currency != latest.currency:
@@ -160,7 +222,80 @@ def next_event(
         balance_after=balance + change,
         occurred_at=format_timestamp(occurred_at),
         correlation_id=request.correlation_id or command.default_correlation_id,
+        prev_hash=GENESIS_HASH if latest is None else event_hash(latest),
     )
+
+
+def next_transfer_events(
+    latest_from: LedgerEvent | None,
+    latest_to: LedgerEvent | None,
+    command: TransferCommand,
+    *,
+    transfer_id: str,
+    debit_id: str,
+    credit_id: str,
+    now: datetime,
+) -> tuple[LedgerEvent, LedgerEvent]:
+    """Decide a transfer's two legs after each account's latest event. Pure.
+
+    Same rules as a withdrawal on the paying account (its currency, no overdraft; an account
+    without events has nothing to pay with) and as a deposit on the receiving one (its currency,
+    or a new account opened in the transfer's currency). Both legs share ``occurred_at``, the
+    latest of now and both accounts' latest times, so neither account's times go backwards.
+    """
+    request = command.request
+    for account_id, latest in ((request.from_account_id, latest_from), (request.to_account_id, latest_to)):
+        if latest is not None and latest.currency != request.currency:
+            raise CurrencyMismatchError(
+                account_id=account_id, account_currency=latest.currency, requested=request.currency
+            )
+    balance = latest_from.balance_after if latest_from is not None else 0
+    if balance < request.amount:
+        raise OverdraftError(
+            account_id=request.from_account_id,
+            balance=balance,
+            amount=request.amount,
+            currency=request.currency,
+            kind="transfer",
+        )
+    moment = max(
+        [now] + [latest.occurred_at_datetime for latest in (latest_from, latest_to) if latest is not None]
+    )
+    debit_version = 1 if latest_from is None else latest_from.version + 1
+    credit_version = 1 if latest_to is None else latest_to.version + 1
+    occurred_at = format_timestamp(moment)
+    correlation_id = request.correlation_id or command.default_correlation_id
+    debit = LedgerEvent(
+        account_id=request.from_account_id,
+        version=debit_version,
+        event_id=debit_id,
+        type=EventType.TRANSFER_OUT,
+        amount=request.amount,
+        currency=request.currency,
+        balance_after=balance - request.amount,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
+        prev_hash=GENESIS_HASH if latest_from is None else event_hash(latest_from),
+        transfer_id=transfer_id,
+        counterparty_account_id=request.to_account_id,
+        counterparty_version=credit_version,
+    )
+    credit = LedgerEvent(
+        account_id=request.to_account_id,
+        version=credit_version,
+        event_id=credit_id,
+        type=EventType.TRANSFER_IN,
+        amount=request.amount,
+        currency=request.currency,
+        balance_after=(latest_to.balance_after if latest_to is not None else 0) + request.amount,
+        occurred_at=occurred_at,
+        correlation_id=correlation_id,
+        prev_hash=GENESIS_HASH if latest_to is None else event_hash(latest_to),
+        transfer_id=transfer_id,
+        counterparty_account_id=request.from_account_id,
+        counterparty_version=debit_version,
+    )
+    return debit, credit
 
 
 def latest_event(client: Any, table: str, account_id: str) -> LedgerEvent | None:
@@ -210,7 +345,12 @@ def append(
                 TransactItems=[
                     _put_event(tables.events, event),
                     _put_idempotency_record(
-                        tables.idempotency, key, fingerprint, event, created=moment, ttl=idempotency_ttl
+                        tables.idempotency,
+                        key,
+                        fingerprint,
+                        {"event": event.to_document()},
+                        created=moment,
+                        ttl=idempotency_ttl,
                     ),
                 ]
             )
@@ -247,8 +387,16 @@ def _put_event(table: str, event: LedgerEvent) -> dict[str, Any]:
 
 
 def _put_idempotency_record(
-    table: str, key: str, fingerprint: str, event: LedgerEvent, *, created: datetime, ttl: timedelta
+    table: str,
+    key: str,
+    fingerprint: str,
+    results: Mapping[str, Mapping[str, Any]],
+    *,
+    created: datetime,
+    ttl: timedelta,
 ) -> dict[str, Any]:
+    """The key's record, holding the result documents by name (``event``, or ``debit`` and
+    ``credit``) as JSON strings."""
     expires_at = int((created + ttl).timestamp())
     return {
         "Put": {
@@ -256,7 +404,7 @@ def _put_idempotency_record(
             "Item": {
                 IDEMPOTENCY_PARTITION_KEY: {"S": key},
                 "request_fingerprint": {"S": fingerprint},
-                "event": {"S": json.dumps(event.to_document(), sort_keys=True)},
+                **{name: {"S": json.dumps(document, sort_keys=True)} for name, document in results.items()},
                 "created_at": {"S": format_timestamp(created)},
                 IDEMPOTENCY_TTL_ATTRIBUTE: {"N": str(expires_at)},
             },
@@ -277,10 +425,93 @@ def _get_idempotency_record(client: Any, table: str, key: str) -> Mapping[str, A
 def _replay(
     stored: Mapping[str, Any], fingerprint: str, command: AppendCommand, *, attempts: int
 ) -> AppendResult:
-    if stored["request_fingerprint"]["S"] != fingerprint:
+    if stored["request_fingerprint"]["S"] != fingerprint or "event" not in stored:
         raise IdempotencyKeyReusedError(account_id=command.account_id)
     event = LedgerEvent.from_document(json.loads(stored["event"]["S"]))
     return AppendResult(event=event, replayed=True, attempts=attempts)
+
+
+def transfer(
+    client: Any,
+    tables: LedgerTables,
+    command: TransferCommand,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    new_event_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    sleep: Callable[[float], None] = time.sleep,
+) -> TransferResult:
+    """Move the money, or return the original result for a known Idempotency-Key.
+
+    Raises OverdraftError, CurrencyMismatchError, IdempotencyKeyReusedError or VersionConflictError
+    (either account changed on every attempt).
+    """
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    request = command.request
+    key = transfer_idempotency_pk(request.from_account_id, command.idempotency_key)
+    fingerprint = transfer_fingerprint(command)
+
+    stored = _get_idempotency_record(client, tables.idempotency, key)
+    if stored is not None:
+        return _replay_transfer(stored, fingerprint, command, attempts=0)
+
+    for attempt in range(1, max_attempts + 1):
+        latest_from = latest_event(client, tables.events, request.from_account_id)
+        latest_to = latest_event(client, tables.events, request.to_account_id)
+        moment = now()
+        debit, credit = next_transfer_events(
+            latest_from,
+            latest_to,
+            command,
+            transfer_id=new_event_id(),
+            debit_id=new_event_id(),
+            credit_id=new_event_id(),
+            now=moment,
+        )
+        results = {"debit": debit.to_document(), "credit": credit.to_document()}
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    _put_event(tables.events, debit),
+                    _put_event(tables.events, credit),
+                    _put_idempotency_record(
+                        tables.idempotency, key, fingerprint, results, created=moment, ttl=idempotency_ttl
+                    ),
+                ]
+            )
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons: Sequence[Mapping[str, Any]] = error.response.get("CancellationReasons", [])
+            codes = {_reason_code(reasons, index) for index in range(3)}
+            if not codes & _CONFLICT_CODES:
+                raise
+            if _reason_code(reasons, 2) == "ConditionalCheckFailed":
+                stored = reasons[2].get("Item") or _get_idempotency_record(client, tables.idempotency, key)
+                if stored is not None:
+                    return _replay_transfer(stored, fingerprint, command, attempts=attempt)
+        else:
+            return TransferResult(debit=debit, credit=credit, replayed=False, attempts=attempt)
+        if attempt < max_attempts:
+            sleep(_backoff_seconds(attempt))
+    raise VersionConflictError(
+        account_id=f"{request.from_account_id} or {request.to_account_id}", attempts=max_attempts
+    )
+
+
+def _replay_transfer(
+    stored: Mapping[str, Any], fingerprint: str, command: TransferCommand, *, attempts: int
+) -> TransferResult:
+    if stored["request_fingerprint"]["S"] != fingerprint or "debit" not in stored:
+        raise IdempotencyKeyReusedError(account_id=command.request.from_account_id)
+    return TransferResult(
+        debit=LedgerEvent.from_document(json.loads(stored["debit"]["S"])),
+        credit=LedgerEvent.from_document(json.loads(stored["credit"]["S"])),
+        replayed=True,
+        attempts=attempts,
+    )
 
 
 def _reason_code(reasons: Sequence[Mapping[str, Any]], index: int) -> str:
