@@ -102,7 +102,8 @@ class TenancyStack(ReferenceStack):
 
     def _publish(self, value: str) -> None:
         """The output aws-cdk-lib's weak references create (``Publish/Output<resolved reference>``)."""
-        scope = self.node.try_find_child("Publish") or Construct(self, "Publish")
+        found = self.node.try_find_child("Publish")
+        scope = found if isinstance(found, Construct) else Construct(self, "Publish")
         output_id = "Output" + json.dumps(self.resolve(value), separators=(",", ":"))
         if scope.node.try_find_child(output_id) is None:
             CfnOutput(scope, output_id, value=value)

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from dbpatterns.common.interfaces import check_interface_endpoint, check_vpc
 from dbpatterns.common.validation import PropValidationError, check_instance
-from dbpatterns.runtime.tenancy.catalog import TenantCatalog, Tier
+from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, TenantCatalog, Tier
 from dbpatterns.tenancy.tenant_api import MAX_PER_DATABASE_GRANTS, ConnectScope
 from stacks.config import AppConfig
 from stacks.tenancy_stack import TenancyStack
@@ -71,7 +71,10 @@ def tenancy_stacks(
     network = _stack_of(vpc)
     if network is not None and network.region != config.primary_region:
         raise PropValidationError(
-            where, "vpc", f"a VPC in {network.region}", f"allowed: a VPC of the primary region {config.primary_region}"
+            where,
+            "vpc",
+            f"a VPC in {network.region}",
+            f"allowed: a VPC of the primary region {config.primary_region}",
         )
     env = config.env()
     shared = TenancyStack(
@@ -85,14 +88,22 @@ def tenancy_stacks(
         "providers, tenant API (Cognito)",
     )
     stacks: list[Stack] = [shared]
-    placements: list[tuple[str, str, Tier, list[str], object]] = []
+    placements: list[tuple[str, str, Tier, list[str], DatabaseOverrides]] = []
     for shard in catalog.shards:
         members = [t.tenant_id for t in catalog.shard_members(shard.shard)]
-        placements.append((pool_stack_id(shard.shard), shard.database_id, Tier.POOLED, members, shard.overrides))
+        placements.append(
+            (pool_stack_id(shard.shard), shard.database_id, Tier.POOLED, members, shard.overrides)
+        )
     for tier in (Tier.STANDARD, Tier.ENTERPRISE):
         for tenant in catalog.of_tier(tier):
             placements.append(
-                (tenant_stack_id(tenant.tenant_id), tenant.database_id, tier, [tenant.tenant_id], tenant.overrides)
+                (
+                    tenant_stack_id(tenant.tenant_id),
+                    tenant.database_id,
+                    tier,
+                    [tenant.tenant_id],
+                    tenant.overrides,
+                )
             )
     descriptions = {
         Tier.POOLED: "dbpatterns use case 3: pooled shard (RDS PostgreSQL, RLS, up to 100 tenants)",
@@ -108,15 +119,15 @@ def tenancy_stacks(
             database_id=database_id,
             tier=tier,
             tenants=tenants,
-            overrides=overrides,  # type: ignore[arg-type]
+            overrides=overrides,
             secrets_manager_endpoint=secrets_manager_endpoint,
             description=descriptions[tier],
         )
         stack.add_stack_dependency(shared, "Imports the shared groups, providers, directory and API role")
         stacks.append(stack)
     if network is not None:
-        for stack in stacks:
-            stack.add_stack_dependency(network, "Runs in the region's shared VPC")
+        for dependent in stacks:
+            dependent.add_stack_dependency(network, "Runs in the region's shared VPC")
     return stacks
 
 

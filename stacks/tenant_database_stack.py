@@ -54,7 +54,9 @@ class TenantDatabaseStack(ReferenceStack):
             ),
         )
         database = self.tenant_database
-        CfnOutput(self, "WriterEndpoint", value=database.writer_host, description="Writer endpoint (port 5432)")
+        CfnOutput(
+            self, "WriterEndpoint", value=database.writer_host, description="Writer endpoint (port 5432)"
+        )
         if database.reader_host is not None:
             CfnOutput(
                 self, "ReaderEndpoint", value=database.reader_host, description="Reader endpoint (reports)"

@@ -96,4 +96,4 @@ class TenantDatabaseGroups(Construct):
                 major,
                 "allowed: " + ", ".join(str(v) for v in POSTGRES_MAJOR_VERSIONS),
             )
-        return int(major)  # type: ignore[call-overload]
+        return int(major)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Duration
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -130,8 +131,16 @@ class TenantProvisioning(Construct):
         )
         props.directory.grant_register(self.directory_function)
 
-        self.schema_provider = self._provider("SchemaProvider", self.schema_function, props.profile)
-        self.directory_provider = self._provider("DirectoryProvider", self.directory_function, props.profile)
+        self.schema_provider = self._provider(
+            "SchemaProvider",
+            self.schema_function,
+            create_log_group(self, "SchemaProviderLogs", profile=props.profile),
+        )
+        self.directory_provider = self._provider(
+            "DirectoryProvider",
+            self.directory_function,
+            create_log_group(self, "DirectoryProviderLogs", profile=props.profile),
+        )
         self.schema_service_token: str = self.schema_provider.service_token
         self.directory_service_token: str = self.directory_provider.service_token
 
@@ -146,34 +155,27 @@ class TenantProvisioning(Construct):
         return self.schema_function.role
 
     def _provider(
-        self, construct_id: str, function: HandlerFunction, profile: DeploymentProfile
+        self, construct_id: str, function: HandlerFunction, log_group: logs.ILogGroup
     ) -> cr.Provider:
-        provider = cr.Provider(
-            self,
-            construct_id,
-            on_event_handler=function.function,
-            log_group=create_log_group(self, f"{construct_id}Logs", profile=profile),
-        )
+        provider = cr.Provider(self, construct_id, on_event_handler=function.function, log_group=log_group)
         framework = provider.node.find_child("framework-onEvent")
         acknowledge(
             framework,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "aws-cdk-lib's custom-resource framework function (CDK-owned code that only relays CloudFormation "
-            "events to our function) logs with the basic execution policy.",
+            "aws-cdk-lib's custom-resource framework function (CDK-owned code that only relays "
+            "CloudFormation events to our function) logs with the basic execution policy.",
         )
         acknowledge(
             framework,
-            "AwsSolutions-IAM5[Resource::<" + _logical_ref(function) + ">:*]",
+            f"AwsSolutions-IAM5[Resource::<{_logical_id(function)}.Arn>:*]",
             "The framework may invoke every version and alias of exactly one function, ours; aws-cdk-lib "
             "writes the ':*' so a new version needs no policy change.",
         )
         return provider
 
 
-def _logical_ref(function: HandlerFunction) -> str:
-    """How cdk-nag names the function's ARN in an IAM5 finding (``<LogicalIdArn>``)."""
-    from aws_cdk import Stack
-
-    cfn = function.function.node.default_child
-    assert cfn is not None
-    return str(Stack.of(function).get_logical_id(cfn)) + ".Arn"  # type: ignore[arg-type]
+def _logical_id(function: HandlerFunction) -> str:
+    """The function's logical ID, as cdk-nag names its ARN in a finding (``<LogicalId.Arn>``)."""
+    resource = function.function.node.default_child
+    assert isinstance(resource, CfnElement)
+    return str(Stack.of(function).get_logical_id(resource))

@@ -9,7 +9,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from dbpatterns.common.validation import check_instance, check_required, construct_label, is_unresolved, require
+from dbpatterns.common.validation import (
+    check_instance,
+    check_required,
+    construct_label,
+    is_unresolved,
+    require,
+)
 from dbpatterns.rds.instance import RdsInstance
 
 #: CloudWatch dashboard names: up to 255 letters, digits, '-' and '_'.
@@ -46,7 +52,8 @@ class ShardDashboard(Construct):
         check_instance(label, "database", props.database, RdsInstance)
         name = props.dashboard_name
         require(
-            name is None or (isinstance(name, str) and (is_unresolved(name) or bool(_DASHBOARD_NAME.match(name)))),
+            name is None
+            or (isinstance(name, str) and (is_unresolved(name) or bool(_DASHBOARD_NAME.match(name)))),
             label,
             "dashboard_name",
             name,
@@ -56,8 +63,12 @@ class ShardDashboard(Construct):
         db = props.database
         average = cloudwatch.MetricOptions(period=_PERIOD, statistic="Average")
         load = [
-            db.metric("DBLoad", cloudwatch.MetricOptions(period=_PERIOD, statistic="Average", label="DBLoad (AAS)")),
-            db.metric("DBLoadCPU", cloudwatch.MetricOptions(period=_PERIOD, statistic="Average", label="on CPU")),
+            db.metric(
+                "DBLoad", cloudwatch.MetricOptions(period=_PERIOD, statistic="Average", label="DBLoad (AAS)")
+            ),
+            db.metric(
+                "DBLoadCPU", cloudwatch.MetricOptions(period=_PERIOD, statistic="Average", label="on CPU")
+            ),
             db.metric(
                 "DBLoadNonCPU", cloudwatch.MetricOptions(period=_PERIOD, statistic="Average", label="waiting")
             ),
@@ -86,13 +97,21 @@ class ShardDashboard(Construct):
                 [
                     cloudwatch.GraphWidget(
                         title="Database connections",
-                        left=[db.metric_database_connections(cloudwatch.MetricOptions(period=_PERIOD, statistic="Maximum"))],
+                        left=[
+                            db.metric_database_connections(
+                                cloudwatch.MetricOptions(period=_PERIOD, statistic="Maximum")
+                            )
+                        ],
                         width=12,
                         height=6,
                     ),
                     cloudwatch.GraphWidget(
                         title="Free storage (bytes)",
-                        left=[db.metric_free_storage_space(cloudwatch.MetricOptions(period=_PERIOD, statistic="Minimum"))],
+                        left=[
+                            db.metric_free_storage_space(
+                                cloudwatch.MetricOptions(period=_PERIOD, statistic="Minimum")
+                            )
+                        ],
                         width=12,
                         height=6,
                     ),

@@ -144,7 +144,7 @@ class TenantApi(Construct):
             HandlerFunctionProps(
                 handler="dbpatterns.handlers.tenancy.api.handler",
                 profile=profile,
-                description="Tenant-scoped projects and tasks: directory -> IAM token -> the tenant's database",
+                description="Tenant-scoped projects and tasks: directory, IAM token, the tenant's database",
                 service_name="tenant-api",
                 environment={
                     "TENANT_DIRECTORY_TABLE": props.directory.table_name,

@@ -127,6 +127,7 @@ class TenantDatabase(Construct):
         major = settings.postgres_major_version
 
         self.database: RdsInstance | AuroraCluster
+        self.reader_host: str | None = None
         if props.tier is Tier.ENTERPRISE:
             cluster = AuroraCluster(
                 self,
@@ -145,7 +146,7 @@ class TenantDatabase(Construct):
             )
             self.database = cluster
             self.writer_host: str = cluster.writer_endpoint.hostname
-            self.reader_host: str | None = cluster.reader_endpoint.hostname
+            self.reader_host = cluster.reader_endpoint.hostname
             self.port: str = Token.as_string(cluster.writer_endpoint.port)
             self.resource_id: str = cluster.cluster.cluster_resource_identifier
             secret, key = cluster.secret, cluster.encryption_key
@@ -171,9 +172,10 @@ class TenantDatabase(Construct):
             )
             self.database = instance
             self.writer_host = instance.instance.db_instance_endpoint_address
-            self.reader_host = None
             self.port = instance.instance.db_instance_endpoint_port
-            self.resource_id = instance.instance.instance_resource_id
+            resource_id = instance.instance.instance_resource_id
+            assert resource_id is not None  # DatabaseInstance always sets it (GetAtt DbiResourceId)
+            self.resource_id = resource_id
             secret, key = instance.secret, instance.encryption_key
 
         self.database.connections.allow_default_port_from(props.api, "Tenant API (tenancy_app, IAM auth)")
@@ -195,7 +197,9 @@ class TenantDatabase(Construct):
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(self).region}.amazonaws.com"}
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{Stack.of(self).region}.amazonaws.com"
+                    }
                 },
             )
         )
@@ -320,7 +324,9 @@ def _validate(label: str, props: TenantDatabaseProps) -> DatabaseSettings:
         raise PropValidationError(label, "tenants", tenants, "allowed: a sequence of tenant ids")
     for tenant in tenants:
         require(is_tenant_id(tenant), label, "tenants", tenant, "allowed: tenant ids (slugs, e.g. 'acme')")
-    require(len(set(tenants)) == len(tenants), label, "tenants", list(tenants), "allowed: distinct tenant ids")
+    require(
+        len(set(tenants)) == len(tenants), label, "tenants", list(tenants), "allowed: distinct tenant ids"
+    )
     if props.tier is Tier.POOLED:
         require(
             len(tenants) <= MAX_TENANTS_PER_DATABASE,

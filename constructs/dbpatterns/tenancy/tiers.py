@@ -138,7 +138,9 @@ def fleet_layout(profile: DeploymentProfile) -> FleetLayout:
     pooled = tier_defaults(Tier.POOLED, profile)
     standard = tier_defaults(Tier.STANDARD, profile)
     enterprise = tier_defaults(Tier.ENTERPRISE, profile)
-    assert pooled.allocated_storage_gib and standard.allocated_storage_gib and enterprise.readers is not None
+    assert pooled.allocated_storage_gib is not None
+    assert standard.allocated_storage_gib is not None
+    assert enterprise.readers is not None
     return FleetLayout(
         parameter_group_per_database=False,
         subnet_group_per_database=False,
