@@ -31,7 +31,9 @@ def test_no_unacknowledged_nag_finding(profile: DeploymentProfile) -> None:
 @pytest.mark.parametrize("profile", list(DeploymentProfile), ids=lambda p: p.value)
 def test_templates_pass_cfn_lint(profile: DeploymentProfile) -> None:
     result = synthesized(profile)
-    templates = [str(result.directory / f"{name}.template.json") for name in (SHARED, POOL, STANDARD, ENTERPRISE)]
+    templates = [
+        str(result.directory / f"{name}.template.json") for name in (SHARED, POOL, STANDARD, ENTERPRISE)
+    ]
     completed = subprocess.run(  # noqa: S603 - fixed argv, our own files
         [str(Path(sys.executable).with_name("cfn-lint")), "--regions", *REGIONS, "--", *templates],
         capture_output=True,

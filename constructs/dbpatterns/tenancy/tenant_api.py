@@ -280,9 +280,17 @@ class TenantApi(Construct):
         self.function.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["rds-db:connect"], resources=[arn])
         )
+        # cdk-nag shows the ARN as the template has it: literal in a stack with a concrete
+        # environment, with pseudo parameters otherwise.
+        resolved = Stack.of(self).resolve(arn)
+        shown = (
+            resolved
+            if isinstance(resolved, str)
+            else f"arn:<AWS::Partition>:rds-db:<AWS::Region>:<AWS::AccountId>:dbuser:*/{APP_DB_USER}"
+        )
         acknowledge(
             self.function.role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds-db:<AWS::Region>:<AWS::AccountId>:dbuser:*/{APP_DB_USER}]",
+            f"AwsSolutions-IAM5[Resource::{shown}]",
             "connect_scope=ACCOUNT: the API serves every tenant database of the fleet, more than IAM's "
             "10,240-character inline-policy limit can list by resource id; the statement is still limited "
             f"to the {APP_DB_USER} user, which only tenant databases have, in this account and region.",
