@@ -47,7 +47,6 @@ def measure(tenants: int) -> dict[str, Any]:
     from dbpatterns.runtime.tenancy.fleet import generate_fleet
     from dbpatterns.tenancy.tenant_api import ConnectScope
     from stacks.app_builder import add_compliance_checks
-    from stacks.config import AppConfig
     from tests.tenancy_cdk.support import build
 
     imported = time.perf_counter()
@@ -58,7 +57,6 @@ def measure(tenants: int) -> dict[str, Any]:
     app = App(context=context, outdir=out, builtin_cloud_formation_validation=False)
     build(app, DeploymentProfile.SANDBOX, catalog, connect_scope=ConnectScope.ACCOUNT)
     add_compliance_checks(app)
-    del AppConfig
     built = time.perf_counter()
     assembly = app.synth()
     synthesized = time.perf_counter()
@@ -148,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     per_db = [(r["build_s"] + r["synth_s"]) / r["databases"] for r in results]
     print(
         f"growth: x{large['databases'] / small['databases']:.1f} databases -> "
-        f"x{(large['build_s'] + large['synth_s']) / (small['build_s'] + small['synth_s']):.1f} build+synth time; "
+        f"x{(large['build_s'] + large['synth_s']) / (small['build_s'] + small['synth_s']):.1f} "
+        "build+synth time; "
         f"{per_db[0] * 1000:.0f} ms vs {per_db[1] * 1000:.0f} ms per database"
     )
     problems = [p for r in results for p in violations(r)]

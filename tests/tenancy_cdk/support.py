@@ -1,5 +1,6 @@
-"""Building the tenancy stacks the way ``stacks/app_builder.py`` will: a network stack of the primary
-region (the lead's per-region network stack stands in here), then :func:`stacks.tenancy_stacks.tenancy_stacks`."""
+"""Building the tenancy stacks the way ``stacks/app_builder.py`` will: a network stack of the
+primary region (standing in for the per-region network stack), then
+:func:`stacks.tenancy_stacks.tenancy_stacks`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dbpatterns.tenancy.tenant_api import ConnectScope
 from stacks.app_builder import add_compliance_checks
 from stacks.base import ReferenceStack
 from stacks.config import AppConfig
-from stacks.tenancy_stacks import SHARED_STACK_ID, pool_stack_id, tenant_stack_id, tenancy_stacks
+from stacks.tenancy_stacks import SHARED_STACK_ID, pool_stack_id, tenancy_stacks, tenant_stack_id
 from tests.support.synth import new_app
 
 NETWORK_STACK_ID = "TestNetwork"
@@ -47,11 +48,9 @@ CATALOG_DOCUMENT: dict[str, Any] = {
 }
 
 
-def test_catalog(document: dict[str, Any] | None = None) -> TenantCatalog:
+def catalog_of(document: dict[str, Any] | None = None) -> TenantCatalog:
+    """The test catalog, or ``document`` parsed like a catalog file."""
     return parse_catalog(document or CATALOG_DOCUMENT, source="test catalog")
-
-
-test_catalog.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 def network_stack(app: App, config: AppConfig) -> tuple[Stack, IsolatedNetwork]:
@@ -99,7 +98,7 @@ class Synthesized:
 def synthesized(profile: DeploymentProfile, document: str | None = None, nag: bool = True) -> Synthesized:
     """The test catalog's stacks (or ``document``'s), synthesized once per session and profile."""
     app = new_app()
-    catalog = test_catalog(json.loads(document) if document else None)
+    catalog = catalog_of(json.loads(document) if document else None)
     build(app, profile, catalog)
     if nag:
         add_compliance_checks(app)

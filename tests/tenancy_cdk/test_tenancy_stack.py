@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from tests.tenancy_cdk.support import SHARED, Synthesized
 pytestmark = pytest.mark.synth
 
 
-def _function(template: Template, handler: str) -> dict[str, Any]:
+def _function(template: Template, handler: str) -> Mapping[str, Any]:
     found = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}})
     assert len(found) == 1, handler
     return next(iter(found.values()))
@@ -54,7 +55,7 @@ def test_one_tls_only_parameter_group_per_major_version_for_rds_and_for_aurora(s
 
 
 def test_user_pool_has_an_immutable_tenant_attribute_mfa_and_no_self_sign_up(shared: Template) -> None:
-    assert TENANT_CLAIM == f"custom:{TENANT_ATTRIBUTE}"
+    assert f"custom:{TENANT_ATTRIBUTE}" == TENANT_CLAIM
     shared.has_resource_properties(
         "AWS::Cognito::UserPool",
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from tests.tenancy_cdk.support import ENTERPRISE, NETWORK_STACK_ID, POOL, SHARED
 pytestmark = pytest.mark.synth
 
 
-def _one(template: Template, kind: str, props: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+def _one(template: Template, kind: str, props: dict[str, Any] | None = None) -> tuple[str, Mapping[str, Any]]:
     found = template.find_resources(kind, {"Properties": props} if props else {})
     assert len(found) == 1, kind
     return next(iter(found.items()))

@@ -3,7 +3,6 @@ the prop and what is allowed, before anything is defined."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +29,7 @@ PROFILE = DeploymentProfile.PRODUCTION
 
 
 @pytest.fixture(scope="module")
-def parts() -> Iterator[dict[str, Any]]:
+def parts() -> dict[str, Any]:
     stack, vpc = isolated_vpc_stack()
     directory = TenantDirectoryTable(stack, "Directory", TenantDirectoryTableProps(profile=PROFILE))
     groups = TenantDatabaseGroups(stack, "Groups", TenantDatabaseGroupsProps(vpc=vpc))
@@ -38,7 +37,7 @@ def parts() -> Iterator[dict[str, Any]]:
         stack, "Provisioning", TenantProvisioningProps(profile=PROFILE, vpc=vpc, directory=directory)
     )
     api = TenantApi(stack, "Api", TenantApiProps(profile=PROFILE, vpc=vpc, directory=directory))
-    yield {
+    return {
         "stack": stack,
         "props": TenantDatabaseProps(
             database_id="pool-001",

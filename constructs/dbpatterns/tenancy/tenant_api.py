@@ -55,9 +55,9 @@ ROUTES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 #: IAM's limit on the inline policies of one role, in characters without white space ("Role policy
 #: size", IAM quotas). Each tenant database stack attaches one ``rds-db:connect`` statement for its
-#: own resource id (~190 characters); with the role's own policy (~1,900 characters: logs, X-Ray, VPC,
+#: own resource id (193 characters); with the role's own policy (~900 characters: logs, X-Ray, VPC,
 #: the directory) 40 such policies stay below it with room to spare (measured by
-#: ``tests/tenancy_cdk/test_tenant_database.py``).
+#: ``tests/tenancy_cdk/test_iam_budget.py``).
 MAX_PER_DATABASE_GRANTS = 40
 
 
