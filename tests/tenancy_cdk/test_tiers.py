@@ -30,7 +30,8 @@ def test_overrides_win_over_the_profile_defaults() -> None:
         3,
         15,
     )
-    assert settings.allocated_storage_gib is None and settings.multi_az is None
+    assert settings.allocated_storage_gib is None
+    assert settings.multi_az is None
 
 
 def test_storage_ceiling_is_twice_the_initial_size_and_at_least_100_gib() -> None:
