@@ -17,9 +17,11 @@ from dbpatterns.aurora.clone import AuroraClone, AuroraCloneProps
 from dbpatterns.aurora.cluster import AuroraCluster, AuroraClusterProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.compliance import ScopedNagPack
+from dbpatterns.rds.shared import engine_parameter_group
 from tests.support.synth import new_app
 
 MYSQL = rds.DatabaseClusterEngine.aurora_mysql(version=rds.AuroraMysqlEngineVersion.VER_3_08_0)
+ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
 
 def _cluster(stack: Stack, vpc: ec2.IVpc, **overrides: object) -> AuroraCluster:
@@ -116,3 +118,42 @@ def test_a_zero_backtrack_window_turns_backtrack_off_with_its_finding_acknowledg
     Template.from_stack(stack).has_resource_properties(
         "AWS::RDS::DBCluster", {"BacktrackWindow": Match.absent()}
     )
+
+
+def test_clusters_share_an_existing_cluster_parameter_group_and_subnet_group(
+    vpc_stack: tuple[Stack, ec2.Vpc],
+) -> None:
+    stack, vpc = vpc_stack
+    postgres = rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_9)
+    shared_parameters = engine_parameter_group(stack, "SharedParameters", postgres, {})
+    shared_subnets = rds.SubnetGroup(
+        stack, "SharedSubnets", vpc=vpc, description="shared", vpc_subnets=ISOLATED
+    )
+    clusters = [
+        AuroraCluster(
+            stack,
+            construct_id,
+            AuroraClusterProps(
+                engine=postgres,
+                profile=DeploymentProfile.SANDBOX,
+                vpc=vpc,
+                parameter_group=shared_parameters,
+                subnet_group=shared_subnets,
+            ),
+        )
+        for construct_id in ("First", "Second")
+    ]
+    template = Template.from_stack(stack)
+
+    template.resource_count_is("AWS::RDS::DBClusterParameterGroup", 1)
+    template.resource_count_is("AWS::RDS::DBSubnetGroup", 1)
+    template.has_resource_properties(
+        "AWS::RDS::DBClusterParameterGroup",
+        {"Family": "aurora-postgresql16", "Parameters": Match.object_like({"rds.force_ssl": "1"})},
+    )
+    found = template.find_resources("AWS::RDS::DBCluster")
+    assert len(found) == 2
+    for cluster in found.values():
+        assert cluster["Properties"]["DBClusterParameterGroupName"]["Ref"].startswith("SharedParameters")
+        assert cluster["Properties"]["DBSubnetGroupName"]["Ref"].startswith("SharedSubnets")
+    assert all(c.subnet_group is shared_subnets for c in clusters)

@@ -21,6 +21,7 @@ from stacks.config import AppConfig
 MYSQL = rds.DatabaseClusterEngine.aurora_mysql(version=rds.AuroraMysqlEngineVersion.VER_3_08_0)
 OLD_MYSQL = rds.DatabaseClusterEngine.aurora_mysql(version=rds.AuroraMysqlEngineVersion.VER_3_04_0)
 POSTGRES = rds.DatabaseClusterEngine.aurora_postgres(version=rds.AuroraPostgresEngineVersion.VER_16_9)
+ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
 
 def _props(vpc: ec2.IVpc, **overrides: Any) -> AuroraClusterProps:
@@ -380,3 +381,31 @@ def test_rejects_a_global_secondary_in_an_environment_agnostic_stack() -> None:
             scope, "Secondary", AuroraGlobalSecondaryProps(primary=primary, vpc=vpc, encryption_key=key)
         )
     assert scope.node.children == []
+
+
+def test_rejects_parameters_with_an_existing_cluster_parameter_group(
+    vpc_stack: tuple[Stack, ec2.Vpc],
+) -> None:
+    stack, _ = vpc_stack
+    group = rds.ParameterGroup(stack, "Shared", engine=MYSQL)
+    _rejects(
+        vpc_stack,
+        r"AuroraCluster 'Unit/Scope/Db'.*parameters.*none with parameter_group",
+        parameter_group=group,
+        parameters={"long_query_time": "1"},
+    )
+
+
+def test_rejects_vpc_subnets_with_an_existing_subnet_group(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    stack, vpc = vpc_stack
+    group = rds.SubnetGroup(stack, "Shared", vpc=vpc, description="shared", vpc_subnets=ISOLATED)
+    _rejects(
+        vpc_stack,
+        r"vpc_subnets.*None with subnet_group",
+        subnet_group=group,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+
+
+def test_rejects_a_group_name_where_a_group_is_needed(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"parameter_group.*cluster parameter group", parameter_group="default.aurora")

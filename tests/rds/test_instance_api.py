@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match, Template
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.rds.instance import RdsInstance, RdsInstanceProps
 from dbpatterns.rds.read_replica import RdsReadReplica
+from dbpatterns.rds.shared import engine_parameter_group
 
 POSTGRES = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_6)
 
@@ -131,3 +132,40 @@ def test_a_replica_is_an_iconnectable_too(vpc_stack: tuple[Stack, ec2.Vpc]) -> N
             "FromPort": {"Fn::GetAtt": [Match.string_like_regexp("Reporting"), "Endpoint.Port"]},
         },
     )
+
+
+def test_instances_share_an_existing_parameter_group_and_subnet_group(
+    vpc_stack: tuple[Stack, ec2.Vpc],
+) -> None:
+    stack, vpc = vpc_stack
+    shared_parameters = engine_parameter_group(stack, "SharedParameters", POSTGRES, {})
+    shared_subnets = rds.SubnetGroup(
+        stack,
+        "SharedSubnets",
+        vpc=vpc,
+        description="shared",
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+    first = _db(stack, vpc, parameter_group=shared_parameters, subnet_group=shared_subnets)
+    RdsInstance(
+        stack,
+        "Second",
+        RdsInstanceProps(
+            engine=POSTGRES,
+            profile=DeploymentProfile.SANDBOX,
+            vpc=vpc,
+            parameter_group=shared_parameters,
+            subnet_group=shared_subnets,
+        ),
+    )
+    template = Template.from_stack(stack)
+
+    template.resource_count_is("AWS::RDS::DBParameterGroup", 1)
+    template.resource_count_is("AWS::RDS::DBSubnetGroup", 1)
+    instances = template.find_resources("AWS::RDS::DBInstance")
+    assert len(instances) == 2
+    for instance in instances.values():
+        assert instance["Properties"]["DBParameterGroupName"]["Ref"].startswith("SharedParameters")
+        assert instance["Properties"]["DBSubnetGroupName"]["Ref"].startswith("SharedSubnets")
+    assert first.parameter_group is shared_parameters
+    assert first.subnet_group is shared_subnets

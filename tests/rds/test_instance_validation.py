@@ -21,6 +21,7 @@ POSTGRES = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion
 ORACLE = rds.DatabaseInstanceEngine.oracle_ee(version=rds.OracleEngineVersion.VER_19)
 SQLSERVER = rds.DatabaseInstanceEngine.sql_server_ee(version=rds.SqlServerEngineVersion.VER_16)
 MYSQL = rds.DatabaseInstanceEngine.mysql(version=rds.MysqlEngineVersion.VER_8_4_6)
+ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
 
 def _props(vpc: ec2.IVpc | None, **overrides: Any) -> RdsInstanceProps:
@@ -419,3 +420,33 @@ def test_rejects_a_replica_in_a_stack_whose_region_is_unknown() -> None:
     with pytest.raises(PropValidationError, match=r"invalid scope=.*two stacks with concrete regions"):
         primary.add_read_replica("Replica", scope=scope, vpc=vpc, encryption_key=kms.Key(agnostic, "Key"))
     assert scope.node.children == []
+
+
+def test_rejects_parameters_with_an_existing_parameter_group(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    stack, _ = vpc_stack
+    group = rds.ParameterGroup(stack, "Shared", engine=POSTGRES)
+    _rejects(
+        vpc_stack,
+        r"RdsInstance 'Unit/Scope/Db'.*parameters.*none with parameter_group",
+        parameter_group=group,
+        parameters={"log_min_duration_statement": "500"},
+    )
+
+
+def test_rejects_vpc_subnets_with_an_existing_subnet_group(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    stack, vpc = vpc_stack
+    group = rds.SubnetGroup(stack, "Shared", vpc=vpc, description="shared", vpc_subnets=ISOLATED)
+    _rejects(
+        vpc_stack,
+        r"vpc_subnets.*None with subnet_group",
+        subnet_group=group,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+
+
+def test_rejects_a_parameter_group_name_where_a_group_is_needed(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"parameter_group.*rds.IParameterGroup", parameter_group="default.postgres17")
+
+
+def test_rejects_a_subnet_group_name_where_a_group_is_needed(vpc_stack: tuple[Stack, ec2.Vpc]) -> None:
+    _rejects(vpc_stack, r"subnet_group.*rds.ISubnetGroup", subnet_group="shared-subnets")

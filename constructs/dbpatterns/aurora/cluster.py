@@ -57,6 +57,7 @@ from dbpatterns.rds.shared import (
     check_instance_type,
     check_parameters,
     check_secret_rotation,
+    check_shared_groups,
     engine_parameter_group,
     isolated_subnets,
     metric_options,
@@ -192,6 +193,14 @@ class AuroraClusterProps:
     """Enhanced monitoring interval (1, 5, 10, 15, 30 or 60 seconds; ``None`` turns it off) - 60 seconds."""
     parameters: Mapping[str, str] = field(default_factory=dict)
     """Extra cluster parameter-group settings - none by default. The TLS setting cannot be weakened."""
+    parameter_group: rds.IParameterGroup | None = None
+    """An existing cluster parameter group to use instead of a new one, e.g. one group per major version
+    shared by a fleet (RDS allows 50 DB cluster parameter groups per region, a quota that cannot be
+    raised). It must require TLS itself: build it with ``dbpatterns.rds.shared.engine_parameter_group``.
+    Not together with ``parameters`` - a new group with TLS required by default."""
+    subnet_group: rds.ISubnetGroup | None = None
+    """An existing DB subnet group in ``vpc`` to use instead of a new one (RDS allows 50 per region).
+    Not together with ``vpc_subnets`` - a new group over ``vpc_subnets`` by default."""
     default_database_name: str | None = None
     """Name of a database to create - none by default."""
 
@@ -255,7 +264,7 @@ class AuroraCluster(Construct):
             description=f"Aurora cluster {self.node.path}: only granted peers may connect",
             allow_all_outbound=False,
         )
-        self.subnet_group = rds.SubnetGroup(
+        self.subnet_group: rds.ISubnetGroup = props.subnet_group or rds.SubnetGroup(
             self,
             "Subnets",
             vpc=props.vpc,
@@ -263,7 +272,9 @@ class AuroraCluster(Construct):
             description=f"Aurora cluster {self.node.path}: private isolated subnets",
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.parameter_group = engine_parameter_group(self, "Parameters", props.engine, props.parameters)
+        self.parameter_group: rds.IParameterGroup = props.parameter_group or engine_parameter_group(
+            self, "Parameters", props.engine, props.parameters
+        )
         self.monitoring_role = (
             enhanced_monitoring_role(self, "MonitoringRole")
             if props.monitoring_interval is not None
@@ -503,6 +514,14 @@ def _validate(label: str, props: AuroraClusterProps) -> _Resolved:
     check_master_username(label, family, props.master_username, "master_username")
     check_database_name(label, family, props.default_database_name, "default_database_name")
     check_parameters(label, family, props.parameters)
+    check_shared_groups(
+        label,
+        props.parameter_group,
+        props.parameters,
+        props.subnet_group,
+        props.vpc_subnets,
+        parameter_group_kind="rds.IParameterGroup (a cluster parameter group)",
+    )
     return _Resolved(family, readers, backtrack, min_capacity, max_capacity)
 
 

@@ -53,6 +53,7 @@ from dbpatterns.rds.shared import (
     check_instance_type,
     check_parameters,
     check_secret_rotation,
+    check_shared_groups,
     engine_parameter_group,
     isolated_subnets,
     metric_options,
@@ -141,6 +142,15 @@ class RdsInstanceProps:
     """Enhanced monitoring interval (1, 5, 10, 15, 30 or 60 seconds; ``None`` turns it off) - 60 seconds."""
     parameters: Mapping[str, str] = field(default_factory=dict)
     """Extra parameter-group settings - none by default. The TLS setting cannot be weakened here."""
+    parameter_group: rds.IParameterGroup | None = None
+    """An existing parameter group to use instead of a new one, e.g. one group shared by a fleet of
+    instances of the same major version (RDS allows 50 parameter groups per region). It must require
+    TLS itself: build it with ``dbpatterns.rds.shared.engine_parameter_group``. Not together with
+    ``parameters`` - a new group with TLS required by default."""
+    subnet_group: rds.ISubnetGroup | None = None
+    """An existing DB subnet group in ``vpc`` to use instead of a new one, e.g. one group shared by a
+    fleet (RDS allows 50 subnet groups per region). Not together with ``vpc_subnets`` - a new group over
+    ``vpc_subnets`` by default."""
     read_replicas: int = 0
     """Read replicas in the same region (up to 15, or 5 for Oracle and SQL Server, including replicas
     added later with :meth:`RdsInstance.add_read_replica`) - none by default."""
@@ -155,7 +165,8 @@ class RdsInstance(Construct):
     """An encrypted, TLS-only, backed-up RDS instance in private subnets with rotated credentials.
 
     Exposes ``instance``, ``encryption_key``, ``secret``, ``security_group``, ``parameter_group``,
-    ``monitoring_role`` and ``replicas``. Network access goes through ``connections``
+    ``subnet_group`` (the one given, else ``None``: the L2 makes one), ``monitoring_role`` and
+    ``replicas``. Network access goes through ``connections``
     (``ec2.IConnectable``, default port the engine's: ``db.connections.allow_default_port_from(app)``);
     ``grant_connect`` (IAM ``rds-db:connect``) and ``grant_secret_read`` grant IAM permissions only.
     ``add_read_replica`` creates read replicas; ``metric_*`` wrap the L2's metrics.
@@ -201,7 +212,10 @@ class RdsInstance(Construct):
             description=f"RDS instance {self.node.path}: only granted peers may connect",
             allow_all_outbound=False,
         )
-        self.parameter_group = engine_parameter_group(self, "Parameters", props.engine, props.parameters)
+        self.parameter_group: rds.IParameterGroup = props.parameter_group or engine_parameter_group(
+            self, "Parameters", props.engine, props.parameters
+        )
+        self.subnet_group = props.subnet_group
         self.option_group = (
             rds.OptionGroup(self, "Options", engine=props.engine, configurations=[ORACLE_NETWORK_ENCRYPTION])
             if family is EngineFamily.ORACLE
@@ -225,7 +239,8 @@ class RdsInstance(Construct):
             instance_type=instance_type,
             license_model=props.license_model,
             vpc=props.vpc,
-            vpc_subnets=isolated_subnets(props.vpc_subnets),
+            vpc_subnets=None if props.subnet_group is not None else isolated_subnets(props.vpc_subnets),
+            subnet_group=props.subnet_group,
             security_groups=[self.security_group],
             publicly_accessible=False,
             multi_az=multi_az,
@@ -473,4 +488,5 @@ def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.In
         "Database Insights needs it and would be dropped",
     )
     check_parameters(label, family, props.parameters)
+    check_shared_groups(label, props.parameter_group, props.parameters, props.subnet_group, props.vpc_subnets)
     return family, instance_type, insights

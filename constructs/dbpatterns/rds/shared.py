@@ -18,6 +18,7 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from dbpatterns.common.durations import check_duration
+from dbpatterns.common.interfaces import check_interface
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.rds.engines import EngineFamily
@@ -117,6 +118,53 @@ def check_parameters(
                 value,
                 f"allowed: {family.tls_parameters[key]!r} only (TLS is always required)",
             )
+
+
+def check_shared_groups(
+    construct: str,
+    parameter_group: object,
+    parameters: object,
+    subnet_group: object,
+    vpc_subnets: object,
+    *,
+    parameter_group_kind: str = "rds.IParameterGroup",
+) -> None:
+    """An existing parameter group or subnet group is the right kind of object and does not silently
+    drop a setting (``parameters`` would not reach an existing group; ``vpc_subnets`` would not reach
+    an existing subnet group)."""
+    check_interface(
+        construct,
+        "parameter_group",
+        parameter_group,
+        parameter_group_kind,
+        ("bind_to_instance", "bind_to_cluster"),
+        optional=True,
+        example="dbpatterns.rds.shared.engine_parameter_group(...)",
+    )
+    check_interface(
+        construct,
+        "subnet_group",
+        subnet_group,
+        "rds.ISubnetGroup",
+        ("subnet_group_name",),
+        optional=True,
+        example="rds.SubnetGroup(...)",
+    )
+    if parameter_group is not None and parameters:
+        raise PropValidationError(
+            construct,
+            "parameters",
+            dict(parameters) if isinstance(parameters, Mapping) else parameters,
+            "allowed: none with parameter_group (set them on the shared group, which would otherwise "
+            "silently ignore them)",
+        )
+    if subnet_group is not None and vpc_subnets is not None:
+        raise PropValidationError(
+            construct,
+            "vpc_subnets",
+            vpc_subnets,
+            "allowed: None with subnet_group (the existing group decides the subnets)",
+        )
 
 
 def check_backup_retention(construct: str, value: object, prop: str = "backup_retention") -> None:

@@ -1,0 +1,32 @@
+"""Use case 3, the CDK side: a hybrid multi-tenant fleet driven by the tenant catalog.
+
+- :class:`TenantDirectoryTable`, :class:`TenantDatabaseGroups`, :class:`TenantProvisioning`,
+  :class:`TenantApi`: what a region's fleet shares (one of each, in the shared stack);
+- :class:`TenantDatabase`: one pooled shard, standard tenant or enterprise tenant (one stack each),
+  with :class:`ShardDashboard` on pooled shards.
+
+The runtime side (catalog, migrations, data access) is :mod:`dbpatterns.runtime.tenancy`.
+"""
+
+from dbpatterns.tenancy.database_groups import TenantDatabaseGroups, TenantDatabaseGroupsProps
+from dbpatterns.tenancy.directory_table import TenantDirectoryTable, TenantDirectoryTableProps
+from dbpatterns.tenancy.provisioning import TenantProvisioning, TenantProvisioningProps
+from dbpatterns.tenancy.shard_dashboard import ShardDashboard, ShardDashboardProps
+from dbpatterns.tenancy.tenant_api import ConnectScope, TenantApi, TenantApiProps
+from dbpatterns.tenancy.tenant_database import TenantDatabase, TenantDatabaseProps
+
+__all__ = [
+    "ConnectScope",
+    "ShardDashboard",
+    "ShardDashboardProps",
+    "TenantApi",
+    "TenantApiProps",
+    "TenantDatabase",
+    "TenantDatabaseGroups",
+    "TenantDatabaseGroupsProps",
+    "TenantDatabaseProps",
+    "TenantDirectoryTable",
+    "TenantDirectoryTableProps",
+    "TenantProvisioning",
+    "TenantProvisioningProps",
+]
