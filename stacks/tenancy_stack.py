@@ -11,6 +11,7 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.runtime.tenancy.catalog import POSTGRES_MAJOR_VERSIONS
 from dbpatterns.tenancy.database_groups import TenantDatabaseGroups, TenantDatabaseGroupsProps
@@ -62,6 +63,8 @@ class TenancyStack(ReferenceStack):
                 profile=profile,
                 vpc=vpc,
                 directory=self.directory,
+                # DbPatterns-ApiGatewayAccount sets it; app_builder makes this stack depend on that one.
+                account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
                 driver_layer=driver,
                 connect_scope=connect_scope,
             ),

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 from cryptography import x509
 
-from dbpatterns.common.function import _staged_handler_code
+from dbpatterns.common.function import handler_files
 from dbpatterns.tenancy.ca_bundle import BUNDLE_PATH, LAMBDA_BUNDLE_PATH, RELATIVE_PATH, SHA256
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
@@ -31,6 +30,6 @@ def test_bundle_holds_the_rsa2048_g1_root_of_every_target_region() -> None:
 
 
 def test_bundle_ships_in_the_handler_asset_where_the_functions_look() -> None:
-    staged = Path(_staged_handler_code())
-    assert (staged / RELATIVE_PATH).read_bytes() == BUNDLE_PATH.read_bytes()
+    staged = dict(handler_files().files)
+    assert staged[RELATIVE_PATH].read_bytes() == BUNDLE_PATH.read_bytes()
     assert f"/var/task/{RELATIVE_PATH}" == LAMBDA_BUNDLE_PATH

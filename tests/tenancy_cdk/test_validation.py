@@ -11,6 +11,7 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, Tier
@@ -25,6 +26,7 @@ from stacks.config import AppConfig
 from stacks.tenancy_stacks import tenancy_stacks
 from tests.support.synth import isolated_vpc_stack, new_app
 
+ELSEWHERE = AccountCloudWatchRole.MANAGED_ELSEWHERE
 PROFILE = DeploymentProfile.PRODUCTION
 
 
@@ -36,7 +38,11 @@ def parts() -> dict[str, Any]:
     provisioning = TenantProvisioning(
         stack, "Provisioning", TenantProvisioningProps(profile=PROFILE, vpc=vpc, directory=directory)
     )
-    api = TenantApi(stack, "Api", TenantApiProps(profile=PROFILE, vpc=vpc, directory=directory))
+    api = TenantApi(
+        stack,
+        "Api",
+        TenantApiProps(profile=PROFILE, vpc=vpc, directory=directory, account_cloud_watch_role=ELSEWHERE),
+    )
     return {
         "stack": stack,
         "props": TenantDatabaseProps(
@@ -141,10 +147,26 @@ def test_api_refuses_a_connect_scope_given_as_a_string() -> None:
         TenantApi(
             stack,
             "Api",
-            TenantApiProps(profile=PROFILE, vpc=vpc, directory=directory, connect_scope="account"),  # type: ignore[arg-type]
+            TenantApiProps(
+                profile=PROFILE,
+                vpc=vpc,
+                directory=directory,
+                account_cloud_watch_role=ELSEWHERE,
+                connect_scope="account",  # type: ignore[arg-type]
+            ),
         )
     with pytest.raises(PropValidationError, match=r"invalid rate_limit=0"):
-        TenantApi(stack, "Api", TenantApiProps(profile=PROFILE, vpc=vpc, directory=directory, rate_limit=0))
+        TenantApi(
+            stack,
+            "Api",
+            TenantApiProps(
+                profile=PROFILE,
+                vpc=vpc,
+                directory=directory,
+                account_cloud_watch_role=ELSEWHERE,
+                rate_limit=0,
+            ),
+        )
     assert stack.node.try_find_child("Api") is None
 
 

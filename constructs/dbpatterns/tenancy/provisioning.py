@@ -22,7 +22,7 @@ from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_instance, check_required, construct_label
 from dbpatterns.tenancy.ca_bundle import LAMBDA_BUNDLE_PATH
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable
-from dbpatterns.tenancy.driver_layer import pg8000_layer
+from dbpatterns.tenancy.driver_layer import pg8000_layer, pg8000_layer_content
 
 #: Custom resource types, as they appear in the tenant database stacks' templates.
 SCHEMA_RESOURCE_TYPE = "Custom::TenantSchema"
@@ -81,6 +81,7 @@ class TenantProvisioning(Construct):
             ("layer_version_arn",),
             optional=True,
         )
+        driver = pg8000_layer_content(label, props.driver_layer)
         super().__init__(scope, construct_id)
 
         self.security_group = ec2.SecurityGroup(
@@ -97,7 +98,7 @@ class TenantProvisioning(Construct):
             "HTTPS to AWS APIs through the VPC endpoints (isolated subnets: no other route)",
         )
         self._connections = self.security_group.connections
-        layer = props.driver_layer or pg8000_layer(self, "Pg8000")
+        layer = pg8000_layer(self, "Pg8000", props.driver_layer, driver)
 
         self.schema_function = HandlerFunction(
             self,

@@ -17,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.interfaces import check_interface, check_subnet_selection, check_vpc
 from dbpatterns.common.nag import acknowledge
@@ -35,7 +36,7 @@ from dbpatterns.common.web_acl import ApiWebAcl, ApiWebAclProps
 from dbpatterns.runtime.tenancy.ids import MAX_TENANT_ID_LENGTH, MIN_TENANT_ID_LENGTH
 from dbpatterns.tenancy.ca_bundle import LAMBDA_BUNDLE_PATH
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable
-from dbpatterns.tenancy.driver_layer import pg8000_layer
+from dbpatterns.tenancy.driver_layer import pg8000_layer, pg8000_layer_content
 
 #: The database role the API logs in as (``dbpatterns.runtime.tenancy.migrate.DEFAULT_APP_ROLE``; a
 #: test keeps the two equal without importing the driver here).
@@ -84,6 +85,9 @@ class TenantApiProps:
     vpc: ec2.IVpc
     """The VPC of the tenant databases; the function runs in it."""
     directory: TenantDirectoryTable
+    #: Who sets API Gateway's account-level CloudWatch role that stage logging needs (see
+    #: ``dbpatterns.common.api_logging.AccountCloudWatchRole``).
+    account_cloud_watch_role: AccountCloudWatchRole
     """The directory the function resolves tenants with."""
     vpc_subnets: ec2.SubnetSelection | None = None
     """Subnets of the function - the private isolated subnets by default."""
@@ -120,6 +124,7 @@ class TenantApi(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TenantApiProps) -> None:
         label = construct_label(type(self), scope, construct_id)
         _validate(label, props)
+        driver = pg8000_layer_content(label, props.driver_layer)
         super().__init__(scope, construct_id)
         self.connect_scope = props.connect_scope
         profile = props.profile
@@ -156,7 +161,7 @@ class TenantApi(Construct):
                 vpc=props.vpc,
                 vpc_subnets=props.vpc_subnets,
                 security_groups=[self.security_group],
-                layers=[props.driver_layer or pg8000_layer(self, "Pg8000")],
+                layers=[pg8000_layer(self, "Pg8000", props.driver_layer, driver)],
             ),
         )
         props.directory.grant_lookup(self.function)
@@ -216,6 +221,7 @@ class TenantApi(Construct):
             profile=profile,
             rate_limit=props.rate_limit,
             burst_limit=props.burst_limit,
+            account_cloud_watch_role=props.account_cloud_watch_role,
         )
         validator = self.api.add_request_validator("RequestValidator", validate_request_parameters=True)
         acknowledge(
