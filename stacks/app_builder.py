@@ -2,54 +2,115 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
 from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
 
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.compliance import ScopedNagPack
+from dbpatterns.runtime.tenancy.catalog import TenantCatalog
 from stacks.api_gateway_account_stack import ApiGatewayAccountStack
 from stacks.aurora_secondary_stack import AuroraSecondaryStack
 from stacks.aurora_showcase_stack import AuroraShowcaseStack
-from stacks.config import AppConfig
+from stacks.config import AppConfig, Showcase
 from stacks.dynamodb_showcase_stack import DynamoDbShowcaseStack
 from stacks.elasticache_secondary_stack import ElastiCacheSecondaryStack
 from stacks.elasticache_showcase_stack import ElastiCacheShowcaseStack
 from stacks.fintech_ledger_stack import FintechLedgerStack
 from stacks.flash_sale_stack import FlashSaleStack
+from stacks.network_stack import NetworkStack
 from stacks.rds_replica_stack import RdsReplicaStack
 from stacks.rds_showcase_stack import RdsShowcaseStack
+from stacks.tenancy_stacks import tenancy_stacks
+
+#: Interface endpoints of the primary region's network: Secrets Manager for password rotation (RDS,
+#: Aurora, tenant databases), SQS for the flash-sale processor's visibility backoffs.
+PRIMARY_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
+}
+PRIMARY_NETWORK_STACK_ID = "DbPatterns-Network"
+#: Stack IDs of the secondary regions' networks, in the order of ``AppConfig.secondary_regions``.
+SECONDARY_NETWORK_STACK_IDS = ("DbPatterns-NetworkSecondary1", "DbPatterns-NetworkSecondary2")
 
 
-def build_stacks(app: App, config: AppConfig) -> list[Stack]:
-    """Add every stack of the reference app to ``app``."""
-    env = config.env()
-    return [
+class RegionalNetworks:
+    """One :class:`NetworkStack` per region, created the first time a stack of that region asks."""
+
+    def __init__(self, app: App, config: AppConfig) -> None:
+        self._app = app
+        self._config = config
+        self._stacks: dict[str, NetworkStack] = {}
+
+    def __call__(self, region: str | None = None) -> IsolatedNetwork:
+        region = region or self._config.primary_region
+        if region not in self._stacks:
+            if region == self._config.primary_region:
+                stack_id, endpoints = PRIMARY_NETWORK_STACK_ID, PRIMARY_ENDPOINTS
+            else:
+                index = self._config.secondary_regions.index(region)
+                stack_id, endpoints = SECONDARY_NETWORK_STACK_IDS[index], {}
+            self._stacks[region] = NetworkStack(
+                self._app,
+                stack_id,
+                env=self._config.env(region),
+                profile=self._config.profile,
+                interface_endpoints=endpoints,
+                description=f"dbpatterns: the one isolated VPC of {region} that every stack here uses",
+            )
+        return self._stacks[region].network
+
+    @property
+    def stacks(self) -> list[Stack]:
+        return list(self._stacks.values())
+
+
+def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[Stack]:
+    """Add every stack of the reference app to ``app``: one network per region, then the stacks
+    that use it. The costly showcases follow ``config.shows``."""
+    networks = RegionalNetworks(app, config)
+    stacks: list[Stack] = [
         DynamoDbShowcaseStack(
             app,
             "DbPatterns-DynamoDbShowcase",
-            env=env,
+            env=config.env(),
             profile=config.profile,
             description="dbpatterns: DynamoDB table building block",
         ),
-        *_api_stacks(app, config),
-        *_elasticache_stacks(app, config),
-        *_rds_aurora_stacks(app, config),
+        *_api_stacks(app, config, networks),
+        *_elasticache_stacks(app, config, networks),
+        *_rds_aurora_stacks(app, config, networks),
     ]
+    if config.shows(Showcase.TENANCY):
+        network = networks()
+        stacks += tenancy_stacks(
+            app,
+            config,
+            catalog,
+            network.vpc,
+            network.interface_endpoints["SecretsManager"],
+            connect_scope=config.tenancy_connect_scope,
+        )
+    return [*networks.stacks, *stacks]
 
 
-def _api_stacks(app: App, config: AppConfig) -> list[Stack]:
+def _api_stacks(app: App, config: AppConfig, networks: RegionalNetworks) -> list[Stack]:
     """The two use cases with a REST API, after the account-level API Gateway logging role they share."""
     env = config.env()
     account = ApiGatewayAccountStack(
         app,
         "DbPatterns-ApiGatewayAccount",
         env=env,
-        description="dbpatterns: API Gateway's account-level CloudWatch Logs role (one per account+region)",
+        description="dbpatterns: API Gateway's account-level CloudWatch role (one per account+region)",
     )
     flash_sale = FlashSaleStack(
         app,
         "DbPatterns-FlashSale",
         env=env,
         profile=config.profile,
+        network=networks(),
         description="dbpatterns use case 1: flash-sale orders (API -> SQS -> Lambda -> DAX -> DynamoDB)",
     )
     ledger = FintechLedgerStack(
@@ -68,27 +129,33 @@ def _api_stacks(app: App, config: AppConfig) -> list[Stack]:
 ELASTICACHE_SECONDARY_STACK_IDS = ("DbPatterns-ElastiCacheSecondary1", "DbPatterns-ElastiCacheSecondary2")
 
 
-def _elasticache_stacks(app: App, config: AppConfig) -> list[Stack]:
-    """The primary region's caches and global datastore, then one stack per secondary region.
+def _elasticache_stacks(app: App, config: AppConfig, networks: RegionalNetworks) -> list[Stack]:
+    """The primary region's caches, and with the global-cache showcase a global datastore with one
+    stack per secondary region.
 
     The global datastore refuses a third secondary region, so the two IDs are enough. Each secondary
     depends on the one before it: ElastiCache adds one region to a global datastore at a time.
     """
+    secondary_regions = config.secondary_regions if config.shows(Showcase.GLOBAL_CACHE) else ()
     primary = ElastiCacheShowcaseStack(
         app,
         "DbPatterns-ElastiCacheShowcase",
         env=config.env(),
         profile=config.profile,
-        secondary_regions=config.secondary_regions,
-        description="dbpatterns: ElastiCache replication group, global datastore and Memcached",
+        network=networks(),
+        secondary_regions=secondary_regions,
+        description="dbpatterns: ElastiCache replication group (global datastore primary) and Memcached",
     )
     stacks: list[Stack] = [primary]
-    for stack_id, region in zip(ELASTICACHE_SECONDARY_STACK_IDS, config.secondary_regions, strict=False):
+    if primary.global_datastore is None:
+        return stacks
+    for stack_id, region in zip(ELASTICACHE_SECONDARY_STACK_IDS, secondary_regions, strict=False):
         secondary = ElastiCacheSecondaryStack(
             app,
             stack_id,
             env=config.env(region),
             profile=config.profile,
+            network=networks(region),
             global_datastore=primary.global_datastore,
             description="dbpatterns: ElastiCache global datastore secondary region",
         )
@@ -99,14 +166,16 @@ def _elasticache_stacks(app: App, config: AppConfig) -> list[Stack]:
     return stacks
 
 
-def _rds_aurora_stacks(app: App, config: AppConfig) -> list[Stack]:
-    """RDS and Aurora showcases, each with a companion stack in the first secondary region (a
-    cross-region read replica, a global database secondary)."""
+def _rds_aurora_stacks(app: App, config: AppConfig, networks: RegionalNetworks) -> list[Stack]:
+    """RDS and Aurora showcases; with the cross-region showcase, a companion stack in the first
+    secondary region (a cross-region read replica, a global database secondary)."""
+    cross_region = config.shows(Showcase.CROSS_REGION) and bool(config.secondary_regions)
     rds_showcase = RdsShowcaseStack(
         app,
         "DbPatterns-RdsShowcase",
         env=config.env(),
         profile=config.profile,
+        network=networks(),
         description="dbpatterns: RDS PostgreSQL instance (Multi-AZ in production) with a read replica",
     )
     aurora_showcase = AuroraShowcaseStack(
@@ -114,10 +183,13 @@ def _rds_aurora_stacks(app: App, config: AppConfig) -> list[Stack]:
         "DbPatterns-AuroraShowcase",
         env=config.env(),
         profile=config.profile,
+        network=networks(),
+        clone=config.shows(Showcase.AURORA_CLONE),
+        global_database=cross_region,
         description="dbpatterns: Aurora Serverless v2 clusters, fast clone, global database primary",
     )
     stacks: list[Stack] = [rds_showcase, aurora_showcase]
-    if config.secondary_regions:
+    if cross_region:
         region = config.secondary_regions[0]
         stacks += [
             RdsReplicaStack(
@@ -125,6 +197,7 @@ def _rds_aurora_stacks(app: App, config: AppConfig) -> list[Stack]:
                 "DbPatterns-RdsReplica",
                 env=config.env(region),
                 profile=config.profile,
+                network=networks(region),
                 source=rds_showcase.database,
                 description="dbpatterns: cross-region RDS read replica with its own KMS key",
             ),
@@ -133,6 +206,7 @@ def _rds_aurora_stacks(app: App, config: AppConfig) -> list[Stack]:
                 "DbPatterns-AuroraSecondary",
                 env=config.env(region),
                 profile=config.profile,
+                network=networks(region),
                 primary=aurora_showcase.catalog,
                 description="dbpatterns: Aurora global database secondary region (read-only)",
             ),

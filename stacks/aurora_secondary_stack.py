@@ -10,7 +10,7 @@ from constructs import Construct
 from dbpatterns.aurora.cluster import AuroraCluster
 from dbpatterns.aurora.global_database import AuroraGlobalSecondary, AuroraGlobalSecondaryProps
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from stacks.base import ReferenceStack
 
@@ -24,11 +24,12 @@ class AuroraSecondaryStack(ReferenceStack):
         construct_id: str,
         *,
         profile: DeploymentProfile,
+        network: IsolatedNetwork,
         primary: AuroraCluster,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        self.network = network
         self.key = create_key(
             self, "CatalogKey", description="Encrypts the Aurora global database secondary", profile=profile
         )

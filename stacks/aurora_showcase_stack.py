@@ -6,68 +6,73 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from dbpatterns import versions
 from dbpatterns.aurora.clone import AuroraClone, AuroraCloneProps
 from dbpatterns.aurora.cluster import AuroraCluster, AuroraClusterProps
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from stacks.base import ReferenceStack
 
 
 class AuroraShowcaseStack(ReferenceStack):
-    """An isolated VPC with a Secrets Manager endpoint (for password rotation) and:
+    """In the region's network (whose Secrets Manager endpoint serves password rotation):
 
-    - ``orders``: Aurora MySQL 8.0 Serverless v2, 0.5-128 ACU, backtrack, readers in production;
-      its reader endpoint is a stack output, as is the catalog's;
-    - ``orders_staging``: a copy-on-write clone of it for staging and tests;
-    - ``catalog``: Aurora PostgreSQL Serverless v2, primary of a global database whose secondary is
-      :class:`~stacks.aurora_secondary_stack.AuroraSecondaryStack`.
+    - ``orders``: Aurora MySQL 3.10 (LTS) Serverless v2, up to 128 ACU, backtrack, readers in
+      production; in a sandbox its minimum is 0 ACU, so it pauses when idle and costs storage only;
+    - ``orders_staging`` (``clone=True``): a copy-on-write clone of it for staging and tests;
+    - ``catalog``: Aurora PostgreSQL Serverless v2; with ``global_database=True`` the primary of a
+      global database whose secondary is :class:`~stacks.aurora_secondary_stack.AuroraSecondaryStack`
+      (a global member cannot pause), else it pauses when idle in a sandbox too.
+
+    The reader endpoints are stack outputs.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: DeploymentProfile,
+        network: IsolatedNetwork,
+        clone: bool,
+        global_database: bool,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(
-            self,
-            "Network",
-            IsolatedNetworkProps(
-                profile=profile,
-                interface_endpoints={"SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER},
-            ),
-        )
-        secrets_endpoint = self.network.interface_endpoints["SecretsManager"]
+        self.network = network
+        secrets_endpoint = network.interface_endpoints["SecretsManager"]
+        # Auto-pause (0 ACU) in a sandbox: an idle showcase costs its storage, not 0.5 ACU per hour.
+        idle_minimum = profile.pick(None, production=0.5, sandbox=0.0)
         self.orders = AuroraCluster(
             self,
             "Orders",
             AuroraClusterProps(
-                engine=rds.DatabaseClusterEngine.aurora_mysql(
-                    version=rds.AuroraMysqlEngineVersion.VER_3_08_0
-                ),
+                engine=rds.DatabaseClusterEngine.aurora_mysql(version=versions.AURORA_MYSQL),
                 profile=profile,
-                vpc=self.network.vpc,
-                serverless_v2_min_capacity=0.5,
+                vpc=network.vpc,
+                serverless_v2_min_capacity=idle_minimum,
                 serverless_v2_max_capacity=128,
                 default_database_name="orders",
                 secrets_manager_endpoint=secrets_endpoint,
             ),
         )
-        self.orders_staging = AuroraClone(
-            self, "OrdersStaging", AuroraCloneProps(source=self.orders, profile=profile)
+        self.orders_staging = (
+            AuroraClone(self, "OrdersStaging", AuroraCloneProps(source=self.orders, profile=profile))
+            if clone
+            else None
         )
         self.catalog = AuroraCluster(
             self,
             "Catalog",
             AuroraClusterProps(
-                engine=rds.DatabaseClusterEngine.aurora_postgres(
-                    version=rds.AuroraPostgresEngineVersion.VER_16_9
-                ),
+                engine=rds.DatabaseClusterEngine.aurora_postgres(version=versions.AURORA_POSTGRES),
                 profile=profile,
-                vpc=self.network.vpc,
-                global_database=True,
+                vpc=network.vpc,
+                global_database=global_database,
+                serverless_v2_min_capacity=0.5 if global_database else idle_minimum,
                 default_database_name="catalog",
                 secrets_manager_endpoint=secrets_endpoint,
             ),

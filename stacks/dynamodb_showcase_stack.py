@@ -47,7 +47,8 @@ class DynamoDbShowcaseStack(ReferenceStack):
                 ],
                 time_to_live_attribute="expires_at",
                 stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-                contributor_insights=True,
+                # Contributor Insights bills per event; a sandbox has no traffic worth ranking.
+                contributor_insights=profile.is_production,
             ),
         )
         self.catalog = DynamoTable(
@@ -57,9 +58,17 @@ class DynamoDbShowcaseStack(ReferenceStack):
                 profile=profile,
                 partition_key=dynamodb.Attribute(name="product_id", type=string),
                 capacity_mode=CapacityMode.PROVISIONED,
-                # 10 KB items, 100 eventually consistent reads/s -> 150 RCU; 2 KB writes... see README.
+                # 10 KB items, 100 eventually consistent reads/s -> 150 RCU (see README). A sandbox keeps
+                # the same planner-sized ceiling but a floor of 1 unit: auto scaling raises it on demand
+                # and idle capacity costs nothing.
                 workload=Workload.from_kb(
                     10, reads_per_second=100, read_consistency=ReadConsistency.EVENTUAL, writes_per_second=5
-                ),
+                )
+                if profile.is_production
+                else None,
+                read_capacity=None if profile.is_production else 1,
+                write_capacity=None if profile.is_production else 1,
+                max_read_capacity=None if profile.is_production else 150,
+                max_write_capacity=None if profile.is_production else 50,
             ),
         )

@@ -1,4 +1,4 @@
-"""A secondary region of the ElastiCache global datastore: its own network and replication group."""
+"""A secondary region of the ElastiCache global datastore: a replication group in that region's network."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.elasticache.global_datastore import CacheGlobalDatastore
 from dbpatterns.elasticache.secondary import (
@@ -26,11 +26,12 @@ class ElastiCacheSecondaryStack(ReferenceStack):
         construct_id: str,
         *,
         profile: DeploymentProfile,
+        network: IsolatedNetwork,
         global_datastore: CacheGlobalDatastore,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        self.network = network
         self.sessions = CacheSecondaryReplicationGroup(
             self,
             "SessionCache",

@@ -9,7 +9,7 @@ from typing import Any
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.elasticache.global_datastore import (
     GLOBAL_NODE_TYPE_PRODUCTION,
@@ -38,12 +38,14 @@ class ElastiCacheShowcaseStack(ReferenceStack):
         construct_id: str,
         *,
         profile: DeploymentProfile,
+        network: IsolatedNetwork,
         secondary_regions: Sequence[str],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
-        vpc = self.network.vpc
+        self.network = network
+        vpc = network.vpc
+        global_datastore = bool(secondary_regions)
 
         self.sessions = CacheReplicationGroup(
             self,
@@ -51,18 +53,25 @@ class ElastiCacheShowcaseStack(ReferenceStack):
             CacheReplicationGroupProps(
                 profile=profile,
                 vpc=vpc,
-                description="Valkey session cache, primary of a global datastore",
+                description="Valkey session cache"
+                + (", primary of a global datastore" if global_datastore else ""),
                 engine=CacheEngine.VALKEY,
                 # A global datastore refuses t-family nodes: the smallest accepted size in a sandbox.
-                cache_node_type=GLOBAL_NODE_TYPE_PRODUCTION
-                if profile.is_production
-                else GLOBAL_NODE_TYPE_SANDBOX,
+                cache_node_type=profile.pick(
+                    None, production=GLOBAL_NODE_TYPE_PRODUCTION, sandbox=GLOBAL_NODE_TYPE_SANDBOX
+                )
+                if global_datastore
+                else None,
             ),
         )
-        self.global_datastore = CacheGlobalDatastore(
-            self,
-            "GlobalSessionCache",
-            CacheGlobalDatastoreProps(primary=self.sessions, secondary_regions=secondary_regions),
+        self.global_datastore = (
+            CacheGlobalDatastore(
+                self,
+                "GlobalSessionCache",
+                CacheGlobalDatastoreProps(primary=self.sessions, secondary_regions=secondary_regions),
+            )
+            if global_datastore
+            else None
         )
         self.memcached = MemcachedCluster(self, "PageCache", MemcachedClusterProps(profile=profile, vpc=vpc))
 

@@ -1,15 +1,14 @@
-"""Use case 1: the flash-sale order pipeline in its own network."""
+"""Use case 1: the flash-sale order pipeline in the region's network."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from dbpatterns.common.api_logging import AccountCloudWatchRole
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
 from stacks.base import ReferenceStack
@@ -20,23 +19,22 @@ class FlashSaleStack(ReferenceStack):
     but the IAM-authorized API."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: DeploymentProfile,
+        network: IsolatedNetwork,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(
-            self,
-            "Network",
-            IsolatedNetworkProps(
-                profile=profile, interface_endpoints={"Sqs": ec2.InterfaceVpcEndpointAwsService.SQS}
-            ),
-        )
+        self.network = network
         self.pipeline = FlashSaleOrderPipeline(
             self,
             "Orders",
             FlashSaleOrderPipelineProps(
                 profile=profile,
                 vpc=self.network.vpc,
-                sqs_endpoint=self.network.interface_endpoints["Sqs"],
                 # DbPatterns-ApiGatewayAccount sets it; this stack depends on that one.
                 account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
             ),

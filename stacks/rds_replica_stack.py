@@ -1,4 +1,4 @@
-"""RDS building block: a cross-region read replica, with its own network and KMS key."""
+"""RDS building block: a cross-region read replica with its own KMS key, in that region's network."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.rds.instance import RdsInstance
 from stacks.base import ReferenceStack
@@ -22,11 +22,12 @@ class RdsReplicaStack(ReferenceStack):
         construct_id: str,
         *,
         profile: DeploymentProfile,
+        network: IsolatedNetwork,
         source: RdsInstance,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.network = IsolatedNetwork(self, "Network", IsolatedNetworkProps(profile=profile))
+        self.network = network
         # The source is encrypted with a key of its own region; a replica here needs a key from here.
         self.key = create_key(
             self, "ReplicaKey", description="Encrypts the cross-region RDS read replica", profile=profile

@@ -183,7 +183,7 @@ def synthesize(profile: str, context: Mapping[str, str] | None = None) -> list[S
     """Build the app for ``profile`` in-process, with cdk.json's context, as ``cdk synth`` would."""
     from aws_cdk import App  # only this path needs the CDK
 
-    from app import config_from_context
+    from app import catalog_from_context, config_from_context
     from stacks.app_builder import build_stacks
 
     cdk_context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -193,7 +193,7 @@ def synthesize(profile: str, context: Mapping[str, str] | None = None) -> list[S
             outdir=outdir,
             builtin_cloud_formation_validation=False,
         )
-        build_stacks(app, config_from_context(app))
+        build_stacks(app, config_from_context(app), catalog_from_context(app))
         return stacks_from_assembly(app.synth())
 
 
@@ -283,9 +283,14 @@ class Estimate:
 #: Resource types that bill nothing while idle (usage-based or free), with the reason.
 FREE_WHILE_IDLE: Mapping[str, str] = {
     **dict.fromkeys(
+        ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"),
+        "Cognito bills per monthly active user (the first 10,000 free on the Lite tier)",
+    ),
+    **dict.fromkeys(
         (
             "AWS::ApiGateway::Account",
             "AWS::ApiGateway::ApiKey",
+            "AWS::ApiGateway::Authorizer",
             "AWS::ApiGateway::Deployment",
             "AWS::ApiGateway::Method",
             "AWS::ApiGateway::Model",

@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from dbpatterns.common.profile import DeploymentProfile
+from tests.support.synth import stack_template
+
 pytestmark = pytest.mark.synth
 
 CLUSTER = "AWS::RDS::DBCluster"
@@ -26,13 +29,20 @@ def _instances_of(template: Template, cluster_id: str) -> Mapping[str, Any]:
     return template.find_resources(INSTANCE, {"Properties": {"DBClusterIdentifier": {"Ref": cluster_id}}})
 
 
-def test_orders_is_serverless_v2_from_half_to_128_acu(production: Template) -> None:
+def test_orders_is_serverless_v2_from_half_to_128_acu_on_the_lts_release(production: Template) -> None:
     _, orders = _cluster(production, "aurora-mysql")
-    assert orders["Properties"]["EngineVersion"] == "8.0.mysql_aurora.3.08.0"
+    assert orders["Properties"]["EngineVersion"] == "8.0.mysql_aurora.3.10.4"
     assert orders["Properties"]["ServerlessV2ScalingConfiguration"] == {
         "MinCapacity": 0.5,
         "MaxCapacity": 128,
     }
+
+
+def test_sandbox_clusters_pause_when_idle() -> None:
+    # 0 ACU minimum: an idle sandbox cluster costs its storage, not half an ACU per hour.
+    sandbox = stack_template("DbPatterns-AuroraShowcase", DeploymentProfile.SANDBOX)
+    _, orders = _cluster(sandbox, "aurora-mysql")
+    assert orders["Properties"]["ServerlessV2ScalingConfiguration"]["MinCapacity"] == 0
 
 
 def test_production_clusters_have_a_writer_and_two_readers(production: Template) -> None:
@@ -177,7 +187,7 @@ def test_secondary_joins_the_global_database_without_credentials(secondary_produ
     assert props["KmsKeyId"]["Fn::GetAtt"][0] in keys
     assert props["EnableIAMDatabaseAuthentication"] is True
     assert props["DeletionProtection"] is True
-    assert props["EngineVersion"] == "16.9"
+    assert props["EngineVersion"] == "16.13"
     assert props["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 16}
     groups = secondary_production.find_resources("AWS::RDS::DBClusterParameterGroup")
     assert (

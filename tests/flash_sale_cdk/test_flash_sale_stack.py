@@ -456,26 +456,6 @@ def test_processor_gets_the_queue_url_limit_and_caller_rule(production: Template
     )
 
 
-def test_processor_reaches_sqs_through_an_interface_endpoint_for_backoffs(production: Template) -> None:
-    production.has_resource_properties(
-        "AWS::EC2::VPCEndpoint",
-        {
-            "ServiceName": "com.amazonaws.us-east-1.sqs",
-            "VpcEndpointType": "Interface",
-            "PrivateDnsEnabled": True,
-        },
-    )
-    production.has_resource_properties(
-        "AWS::EC2::SecurityGroupIngress",
-        {
-            "FromPort": 443,
-            "SourceSecurityGroupId": {
-                "Fn::GetAtt": [Match.string_like_regexp("ProcessorSecurityGroup"), "GroupId"]
-            },
-        },
-    )
-
-
 def test_customer_roles_limit_who_counts_as_a_customer() -> None:
     stack = Stack(new_app(), "Roles", env=AppConfig().env())
     vpc = ec2.Vpc.from_vpc_attributes(

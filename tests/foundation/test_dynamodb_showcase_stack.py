@@ -137,3 +137,19 @@ def test_table_logical_ids_are_stable(production: Template) -> None:
 def test_stack_matches_snapshot(snapshot: SnapshotAssertion) -> None:
     template = stack_template_json(STACK, DeploymentProfile.PRODUCTION)
     assert mask_assets(template) == snapshot(extension_class=JSONSnapshotExtension)
+
+
+def test_sandbox_provisioned_floor_is_one_unit_and_contributor_insights_is_off(sandbox: Template) -> None:
+    # An idle sandbox pays for its capacity floor: 1 unit each, auto scaling up to the planner's figures.
+    sandbox.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "BillingMode": "PROVISIONED",
+            "WriteProvisionedThroughputSettings": {
+                "WriteCapacityAutoScalingSettings": Match.object_like({"MinCapacity": 1, "MaxCapacity": 50})
+            },
+        },
+    )
+    for table in sandbox.find_resources("AWS::DynamoDB::GlobalTable").values():
+        for replica in table["Properties"]["Replicas"]:
+            assert "ContributorInsightsSpecification" not in replica

@@ -63,6 +63,12 @@ from dbpatterns.errors import PropValidationError
 from dbpatterns.flash_sale import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
 from dbpatterns.ledger import EventSourcedLedger, EventSourcedLedgerProps
 from dbpatterns.rds import RdsInstance, RdsInstanceProps, RdsReadReplica, RdsReadReplicaProps
+from dbpatterns.runtime.tenancy.catalog import Tier
+from dbpatterns.tenancy.database_groups import TenantDatabaseGroups, TenantDatabaseGroupsProps
+from dbpatterns.tenancy.directory_table import TenantDirectoryTable, TenantDirectoryTableProps
+from dbpatterns.tenancy.provisioning import TenantProvisioning, TenantProvisioningProps
+from dbpatterns.tenancy.tenant_api import TenantApi, TenantApiProps
+from dbpatterns.tenancy.tenant_database import TenantDatabase, TenantDatabaseProps
 
 PROFILE = DeploymentProfile.SANDBOX
 ACCOUNT = "111111111111"
@@ -191,6 +197,44 @@ def _ledger(scope: Construct) -> EventSourcedLedger:
     )
 
 
+def _tenancy(scope: Construct, network: IsolatedNetwork) -> TenantDatabase:
+    """Use case 3 in one stack: the shared parts and one pooled shard (with its dashboard)."""
+    directory = TenantDirectoryTable(scope, "TenantDirectory", TenantDirectoryTableProps(profile=PROFILE))
+    groups = TenantDatabaseGroups(scope, "TenantGroups", TenantDatabaseGroupsProps(vpc=network.vpc))
+    provisioning = TenantProvisioning(
+        scope,
+        "TenantProvisioning",
+        TenantProvisioningProps(profile=PROFILE, vpc=network.vpc, directory=directory),
+    )
+    api = TenantApi(
+        scope,
+        "TenantApi",
+        TenantApiProps(
+            profile=PROFILE,
+            vpc=network.vpc,
+            directory=directory,
+            account_cloud_watch_role=AccountCloudWatchRole.CREATE,
+        ),
+    )
+    return TenantDatabase(
+        scope,
+        "TenantPool",
+        TenantDatabaseProps(
+            database_id="pool-001",
+            tier=Tier.POOLED,
+            tenants=["bluth", "vandelay"],
+            profile=PROFILE,
+            vpc=network.vpc,
+            groups=groups,
+            provisioning=provisioning,
+            directory=directory,
+            api=api,
+            secrets_manager_endpoint=network.interface_endpoints["SecretsManager"],
+            dashboard_name="UserTenantPool",
+        ),
+    )
+
+
 # --- the user's stacks -------------------------------------------------------------------------------
 
 
@@ -216,13 +260,14 @@ class DataStack(DeployTimeAzStack):
 
 
 class ApiStack(cdk.Stack):
-    """The two use cases; a plain Stack that answers its AZs itself (the other documented way)."""
+    """The use cases with an API; a plain Stack that answers its AZs itself (the other documented way)."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id, env=PRIMARY)
         network = _network(self)
         _flash_sale(self, network)
         _ledger(self)
+        _tenancy(self, network)
 
     @property
     def availability_zones(self) -> list[str]:

@@ -113,14 +113,7 @@ def test_rotation_function_runs_in_the_vpc_and_reaches_secrets_manager_privately
             )
         },
     )
-    production.has_resource_properties(
-        "AWS::EC2::VPCEndpoint",
-        {
-            "VpcEndpointType": "Interface",
-            "PrivateDnsEnabled": True,
-            "ServiceName": "com.amazonaws.us-east-1.secretsmanager",
-        },
-    )
+    # The Secrets Manager interface endpoint is the region network's (tests/stacks/test_network_stack.py).
 
 
 def test_performance_insights_are_encrypted_in_production(production: Template) -> None:

@@ -19,8 +19,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.runtime.tenancy.catalog import TenantCatalog, load_catalog
 from stacks.app_builder import add_compliance_checks, build_stacks
-from stacks.config import AppConfig
+from stacks.config import AppConfig, Showcase
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,10 +41,17 @@ def new_app(outdir: str | None = None) -> App:
 
 
 @functools.cache
+def tenant_catalog() -> TenantCatalog:
+    """The repository's tenant catalog, as app.py loads it."""
+    return load_catalog(REPO_ROOT / "tenants.json")
+
+
+@functools.cache
 def synthesized_app(profile: DeploymentProfile) -> App:
-    """The whole app, with cdk-nag, in ``profile``; built and synthesized once per session."""
+    """The whole app with every showcase and the repo's tenant catalog, with cdk-nag, in ``profile``;
+    built and synthesized once per session."""
     app = new_app()
-    build_stacks(app, AppConfig(profile=profile))
+    build_stacks(app, AppConfig(profile=profile, showcases=frozenset(Showcase)), tenant_catalog())
     add_compliance_checks(app)
     app.synth()
     return app

@@ -14,6 +14,7 @@ from pathlib import Path
 from aws_cdk import App
 
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.runtime.tenancy.catalog import load_catalog
 from stacks.app_builder import build_stacks
 from stacks.config import AppConfig
 from tools.diagrams.dot import diagram_sources
@@ -31,7 +32,9 @@ def production_app_sources() -> list[StackSource]:
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     with tempfile.TemporaryDirectory(prefix="cdk-diagrams-") as out_dir:
         app = App(context=context, outdir=out_dir, builtin_cloud_formation_validation=False)
-        build_stacks(app, AppConfig(profile=DeploymentProfile.PRODUCTION))
+        build_stacks(
+            app, AppConfig(profile=DeploymentProfile.PRODUCTION), load_catalog(REPO_ROOT / "tenants.json")
+        )
         return stack_sources(app)
 
 

@@ -120,6 +120,7 @@ FOLD_INTO: Mapping[str, str] = {
 #: Resource types left out of the diagrams (``*`` ends a prefix).
 OMITTED_TYPES: tuple[str, ...] = (
     "AWS::ApiGateway::Account",
+    "AWS::Cognito::UserPoolClient",
     "AWS::ApiGateway::ApiKey",
     "AWS::ApplicationAutoScaling::*",
     "AWS::CDK::Metadata",

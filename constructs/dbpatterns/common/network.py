@@ -64,6 +64,9 @@ class IsolatedNetworkProps:
     #: Interface endpoints to add, by construct ID (e.g. ``{"Sqs": InterfaceVpcEndpointAwsService.SQS}``)
     #: - none by default. Gateway endpoints for DynamoDB and S3 are always added (they are free).
     interface_endpoints: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = field(default_factory=dict)
+    #: In how many AZs each interface endpoint has a network interface (1 to ``max_azs``; each costs
+    #: by the hour) - every AZ in production, so losing an AZ keeps the endpoints; 1 in a sandbox.
+    interface_endpoint_azs: int | None = None
 
 
 class IsolatedNetwork(Construct):
@@ -74,10 +77,12 @@ class IsolatedNetwork(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: IsolatedNetworkProps) -> None:
-        name = type(self).__name__
-        _check_no_az_lookup(construct_label(type(self), scope, construct_id), scope)
-        max_azs = props.max_azs if props.max_azs is not None else (3 if props.profile.is_production else 2)
+        name = construct_label(type(self), scope, construct_id)
+        _check_no_az_lookup(name, scope)
+        max_azs = props.profile.pick(props.max_azs, production=3, sandbox=2)
         check_range(name, "max_azs", max_azs, minimum=2, maximum=MAX_AZS)
+        endpoint_azs = props.profile.pick(props.interface_endpoint_azs, production=max_azs, sandbox=1)
+        check_range(name, "interface_endpoint_azs", endpoint_azs, minimum=1, maximum=max_azs)
         check_range(name, "nat_gateways", props.nat_gateways, minimum=0, maximum=max_azs)
         check_unique(name, "interface_endpoints", [e.short_name for e in props.interface_endpoints.values()])
         if props.availability_zones and len(props.availability_zones) < 2:
@@ -142,13 +147,14 @@ class IsolatedNetwork(Construct):
         )
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         endpoints = Construct(self, "Endpoints")
+        endpoint_subnets = ec2.SubnetSelection(subnets=self.vpc.isolated_subnets[:endpoint_azs])
         for endpoint_id, service in props.interface_endpoints.items():
             endpoint = ec2.InterfaceVpcEndpoint(
                 endpoints,
                 endpoint_id,
                 vpc=self.vpc,
                 service=service,
-                subnets=self.isolated_subnets,
+                subnets=endpoint_subnets,
                 security_groups=[self.endpoint_security_group],
                 private_dns_enabled=True,
                 open=False,  # the endpoint security group above already admits HTTPS from the VPC

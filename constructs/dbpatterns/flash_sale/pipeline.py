@@ -75,7 +75,9 @@ class FlashSaleOrderPipelineProps:
 
     #: Sandbox or production: removal, DAX size and warm throughput follow it.
     profile: DeploymentProfile
-    #: VPC for the processor and DAX (private isolated subnets, DynamoDB gateway endpoint).
+    #: VPC for the processor and DAX: private isolated subnets with the DynamoDB gateway endpoint, and
+    #: a way to SQS (an SQS interface endpoint, or NAT) for the processor's visibility backoffs; without
+    #: one, a message that failed for a transient reason waits out its whole visibility timeout.
     vpc: ec2.IVpc
     #: Who sets API Gateway's account-level CloudWatch Logs role, which the API stage's execution and
     #: access logs need: ``AccountCloudWatchRole.MANAGED_ELSEWHERE`` (another stack, your landing zone
@@ -107,11 +109,6 @@ class FlashSaleOrderPipelineProps:
     #: Roles whose sessions are customers (the session name is the customer id) - any role the API
     #: admits by default.
     customer_roles: Sequence[iam.IRole] = ()
-    #: The VPC's SQS interface endpoint: the processor shortens the visibility of messages that failed
-    #: for a transient reason, which needs SQS from the isolated subnets - none by default, which is
-    #: right only when the subnets reach SQS another way (NAT); without either, backoffs fail and such
-    #: messages wait out the whole visibility timeout.
-    sqs_endpoint: ec2.IInterfaceVpcEndpoint | None = None
     #: DAX nodes (1-11) - 3 in production, 1 in a sandbox. ``None`` keeps the default; there is always DAX.
     dax_node_count: int | None = None
     #: Pre-warmed throughput of the orders table for a known sale - none by default. A new on-demand
@@ -196,10 +193,6 @@ class FlashSaleOrderPipeline(Construct):
         processor_sg.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to DynamoDB via the VPC endpoint"
         )
-        if props.sqs_endpoint is not None:
-            props.sqs_endpoint.connections.allow_default_port_from(
-                processor_sg, "Flash-sale processor: visibility backoffs"
-            )
         self.dax = DaxCache(
             self,
             "Dax",

@@ -148,6 +148,11 @@ class RdsReadReplica(Construct):
         self.source = source
         self.cross_region = cross_region
         self._label = label
+        # A replica in another stack names its source by ARN, which CDK does not see as a reference:
+        # order the stacks explicitly, so the source is deployed first and destroyed last.
+        own_stack, source_stack = Stack.of(self), Stack.of(source.instance)
+        if own_stack.node.path != source_stack.node.path:
+            own_stack.add_stack_dependency(source_stack, "A read replica needs its source instance")
         self.iam_authentication = source.iam_authentication
         self.encryption_key: kms.IKey = props.encryption_key or source.encryption_key
         instance_type = props.instance_type or source.instance_type
