@@ -29,7 +29,7 @@ setup: $(VENV)/.dev-deps node_modules/.installed
 ## Synthesize every stack into cdk.out/ with the pinned CDK CLI (cdk-nag runs as part of synth).
 synth: $(VENV)/.runtime-deps node_modules/.installed
 	rm -rf cdk.out
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet -c showcases=all
 	@$(PY) tools/list_stacks.py cdk.out
 
 ## Idle $/hour and $/month of every stack in both profiles: synthesized templates x tools/prices.json.

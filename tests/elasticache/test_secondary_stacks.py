@@ -107,3 +107,13 @@ def test_secondary_runs_in_its_own_isolated_subnets_behind_a_closed_security_gro
     assert len(cache_ingress) == 1
     assert "CidrIp" not in cache_ingress[0]
     assert "CacheReaders" in cache_ingress[0]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+
+
+@pytest.mark.parametrize("stack_name", list(SECONDARIES))
+def test_secondary_encrypts_at_rest_with_a_customer_managed_key_of_its_own_region(stack_name: str) -> None:
+    template: dict[str, Any] = stack_template_json(stack_name, DeploymentProfile.PRODUCTION)
+    resources = template["Resources"]
+    group = next(v for v in resources.values() if v["Type"] == "AWS::ElastiCache::ReplicationGroup")
+    key_ref = group["Properties"]["KmsKeyId"]["Ref"]
+    assert resources[key_ref]["Type"] == "AWS::KMS::Key"
+    assert resources[key_ref]["Properties"]["EnableKeyRotation"] is True

@@ -8,10 +8,12 @@ import jsii
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from dbpatterns.common.durations import whole
-from dbpatterns.common.interfaces import check_subnet_selection, check_vpc
+from dbpatterns.common.encryption import create_key
+from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
@@ -60,6 +62,9 @@ class CacheSecondaryReplicationGroupProps:
     """Daily snapshots to keep, 1-35 whole days - 7 days in production, 1 day in a sandbox by default."""
     description: str | None = None
     """What this copy is for - "Secondary of <global datastore description>" by default."""
+    encryption_key: kms.IKey | None = None
+    """Customer-managed key of this region for the copy's data at rest (a KMS key never leaves its
+    region, so the primary's cannot serve here) - a new key with yearly rotation by default."""
 
 
 @jsii.implements(ec2.IConnectable)
@@ -85,6 +90,7 @@ class CacheSecondaryReplicationGroup(Construct):
         check_required(name, "vpc", props.vpc)
         check_vpc(name, props.vpc)
         check_subnet_selection(name, props.vpc_subnets)
+        check_key(name, props.encryption_key)
         if props.description is not None:
             check_description(name, "description", props.description)
         primary = global_datastore.primary
@@ -144,6 +150,9 @@ class CacheSecondaryReplicationGroup(Construct):
         self.security_group = network.security_group
         self._connections = network.connections
         self.slow_log = create_log_group(self, "SlowLog", profile=props.profile)
+        self.encryption_key: kms.IKey = props.encryption_key or create_key(
+            self, "Key", description=f"Encrypts at rest: {description}", profile=props.profile
+        )
 
         self.resource = elasticache.CfnReplicationGroup(
             self,
@@ -156,6 +165,7 @@ class CacheSecondaryReplicationGroup(Construct):
             security_group_ids=[self.security_group.security_group_id],
             snapshot_retention_limit=whole(retention, "days"),
             log_delivery_configurations=slow_log_delivery(self.slow_log),
+            kms_key_id=self.encryption_key.key_id,
         )
         self.resource.apply_removal_policy(props.profile.snapshot_removal_policy)
         self.endpoint_address = self.resource.attr_primary_end_point_address
@@ -163,7 +173,7 @@ class CacheSecondaryReplicationGroup(Construct):
         self.endpoint_port = self.resource.attr_primary_end_point_port
 
         for finding, setting in (
-            ("AwsSolutions-AEC3", "encryption in transit and at rest"),
+            ("AwsSolutions-AEC3", "encryption in transit and at rest (with this region's key)"),
             ("AwsSolutions-AEC4", "Multi-AZ with automatic failover"),
             ("AwsSolutions-AEC6", "the AUTH token"),
         ):
