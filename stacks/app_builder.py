@@ -71,6 +71,8 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
     """Add every stack of the reference app to ``app``: one network per region, then the stacks
     that use it. The costly showcases follow ``config.shows``."""
     networks = RegionalNetworks(app, config)
+    api_stacks = _api_stacks(app, config, networks)
+    account = api_stacks[0]
     stacks: list[Stack] = [
         DynamoDbShowcaseStack(
             app,
@@ -79,13 +81,13 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
             profile=config.profile,
             description="dbpatterns: DynamoDB table building block",
         ),
-        *_api_stacks(app, config, networks),
+        *api_stacks,
         *_elasticache_stacks(app, config, networks),
         *_rds_aurora_stacks(app, config, networks),
     ]
     if config.shows(Showcase.TENANCY):
         network = networks()
-        stacks += tenancy_stacks(
+        fleet = tenancy_stacks(
             app,
             config,
             catalog,
@@ -93,6 +95,9 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
             network.interface_endpoints["SecretsManager"],
             connect_scope=config.tenancy_connect_scope,
         )
+        # The tenant API's stage logs through the account's CloudWatch role, set by that stack.
+        fleet[0].add_stack_dependency(account, "Stage execution logging needs the account's CloudWatch role")
+        stacks += fleet
     return [*networks.stacks, *stacks]
 
 

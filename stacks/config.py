@@ -23,7 +23,7 @@ class Showcase(enum.Enum):
     Idle cost in a sandbox, from ``make cost`` (us-east-1 prices where a region has none)."""
 
     #: ElastiCache global datastore over three regions (global datastores refuse t-family nodes, so
-    #: six cache.m6g.large nodes): about $590 a month. Without it the showcase's cache is one region's.
+    #: six cache.m6g.large nodes): about $570 a month. Without it the showcase's cache is one region's.
     GLOBAL_CACHE = "global-cache"
     #: RDS cross-region read replica and Aurora global database secondary (and the primary cluster's
     #: global membership, which keeps it from auto-pausing): about $65 a month plus the primary's floor.
@@ -31,7 +31,7 @@ class Showcase(enum.Enum):
     #: A copy-on-write clone of the Aurora showcase cluster (its own Serverless v2 instance).
     AURORA_CLONE = "aurora-clone"
     #: Use case 3's fleet from tenants.json (a pooled shard, standard and enterprise tenants): about
-    #: $360 a month with the sample catalog.
+    #: $310 a month with the sample catalog.
     TENANCY = "tenancy"
 
     @classmethod

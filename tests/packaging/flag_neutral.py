@@ -34,6 +34,16 @@ def flag_neutral_resources(template: dict[str, Any]) -> dict[str, Any]:
         value = _rewrite(resource, readers, renames)
         if resource["Type"] == "AWS::SecretsManager::ResourcePolicy":
             value["Properties"]["SecretId"] = {"Ref": _protected_secret(resource, resources)}
+            earlier = neutral.get(renames[name])
+            if earlier is not None:
+                # Without the flag a secret can carry two policies (one on the secret, one on its
+                # target attachment); with it, one policy holds both sets of statements.
+                grants = earlier["Properties"]["ResourcePolicy"] + value["Properties"]["ResourcePolicy"]
+                value["Properties"]["ResourcePolicy"] = sorted(set(map(tuple, grants)))
+        if resource["Type"] == "AWS::ApiGateway::Deployment" and "DependsOn" in value:
+            # @aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId and friends: with the flags a
+            # deployment also waits for the API's authorizers; the methods it waits for are the same.
+            value["DependsOn"] = [d for d in value["DependsOn"] if "Authorizer" not in d]
         neutral[renames[name]] = value
     return neutral
 
