@@ -9,11 +9,11 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from dbpatterns import versions
 from dbpatterns.aurora.clone import AuroraClone, AuroraCloneProps
 from dbpatterns.aurora.cluster import AuroraCluster, AuroraClusterProps
 from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.versions import AURORA_MYSQL, AURORA_POSTGRES
 from stacks.base import ReferenceStack
 
 
@@ -50,7 +50,7 @@ class AuroraShowcaseStack(ReferenceStack):
             self,
             "Orders",
             AuroraClusterProps(
-                engine=rds.DatabaseClusterEngine.aurora_mysql(version=versions.AURORA_MYSQL),
+                engine=rds.DatabaseClusterEngine.aurora_mysql(version=AURORA_MYSQL),
                 profile=profile,
                 vpc=network.vpc,
                 serverless_v2_min_capacity=idle_minimum,
@@ -68,7 +68,7 @@ class AuroraShowcaseStack(ReferenceStack):
             self,
             "Catalog",
             AuroraClusterProps(
-                engine=rds.DatabaseClusterEngine.aurora_postgres(version=versions.AURORA_POSTGRES),
+                engine=rds.DatabaseClusterEngine.aurora_postgres(version=AURORA_POSTGRES),
                 profile=profile,
                 vpc=network.vpc,
                 global_database=global_database,

@@ -7,10 +7,10 @@ from typing import Any
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from dbpatterns import versions
 from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.rds.instance import RdsInstance, RdsInstanceProps
+from dbpatterns.versions import RDS_POSTGRES
 from stacks.base import ReferenceStack
 
 
@@ -34,7 +34,7 @@ class RdsShowcaseStack(ReferenceStack):
             self,
             "Orders",
             RdsInstanceProps(
-                engine=rds.DatabaseInstanceEngine.postgres(version=versions.RDS_POSTGRES),
+                engine=rds.DatabaseInstanceEngine.postgres(version=RDS_POSTGRES),
                 profile=profile,
                 vpc=self.network.vpc,
                 database_name="orders",
