@@ -2,7 +2,7 @@
 
 Run from the repository root (the shared Redis on 127.0.0.1:6379 is used when it answers)::
 
-    .venv/bin/python benchmarks/social_latency.py [--requests 300] [--posts 2000]
+    .venv/bin/python benchmarks/social_latency.py [--requests 150] [--writes 60] [--posts 1000]
 
 Each request goes through the real Lambda handler (Powertools resolver, validation, session check,
 the store, JSON responses and metrics). DynamoDB is moto, in-process; sessions live in the shared
@@ -310,9 +310,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=300, help="read requests per kind (default 300)")
-    parser.add_argument("--writes", type=int, default=100, help="write requests per kind (default 100)")
-    parser.add_argument("--posts", type=int, default=2_000, help="posts in the last 24 hours (default 2000)")
+    parser.add_argument("--requests", type=int, default=150, help="read requests per kind (default 150)")
+    parser.add_argument("--writes", type=int, default=60, help="write requests per kind (default 60)")
+    parser.add_argument("--posts", type=int, default=1_000, help="posts in the last 24 hours (default 1000)")
     args = parser.parse_args()
     cache = redis_available()
     prefix = f"bench:{uuid.uuid4().hex}:"

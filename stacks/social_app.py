@@ -17,8 +17,9 @@ from aws_cdk import App, Stack
 from dbpatterns.errors import PropValidationError
 from stacks.config import AppConfig
 from stacks.social_base_stack import SocialBaseStack
+from stacks.social_config import SocialDomainConfig
 from stacks.social_global_stack import SocialGlobalStack
-from stacks.social_region_stack import RegionNetwork, SocialDomainConfig, SocialRegionStack
+from stacks.social_region_stack import RegionNetwork, SocialRegionStack
 
 #: One non-overlapping /16 per region (peering refuses overlapping CIDRs): primary first.
 SOCIAL_CIDRS = ("10.40.0.0/16", "10.41.0.0/16", "10.42.0.0/16")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput
@@ -27,20 +27,8 @@ from dbpatterns.social.regional_api import (
 )
 from stacks.base import ReferenceStack
 from stacks.social_cache import SessionCache, add_secondary_session_cache
+from stacks.social_config import SocialDomainConfig
 from stacks.social_global_stack import SocialGlobalStack
-
-
-@dataclass(frozen=True, kw_only=True)
-class SocialDomainConfig:
-    """The custom domain of the social API (from CDK context; see ``stacks.social_app``)."""
-
-    #: e.g. ``api.social.example.com``.
-    domain_name: str
-    #: The public hosted zone's ID and name.
-    hosted_zone_id: str
-    hosted_zone_name: str
-    #: An ACM certificate ARN per region - a DNS-validated certificate is created where none is given.
-    certificate_arns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

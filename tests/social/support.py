@@ -17,7 +17,7 @@ from cdk_nag import AwsSolutionsChecks
 from dbpatterns.common.profile import DeploymentProfile
 from stacks.config import AppConfig
 from stacks.social_app import build_social_stacks
-from stacks.social_region_stack import SocialDomainConfig
+from stacks.social_config import SocialDomainConfig
 from tests.support.synth import new_app
 
 DOMAIN = SocialDomainConfig(

@@ -11,11 +11,18 @@ from aws_cdk import App, Duration, Environment, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
-from dbpatterns.social import SocialRegionalApi, SocialRegionalApiProps, VpcPeering, VpcPeeringProps
+from dbpatterns.social import (
+    ApiDomain,
+    SocialRegionalApi,
+    SocialRegionalApiProps,
+    VpcPeering,
+    VpcPeeringProps,
+)
 from stacks.config import AppConfig
 from stacks.social_app import build_social_stacks
 
@@ -93,3 +100,14 @@ def test_rejects_peering_within_one_region() -> None:
 def test_the_platform_needs_one_or_two_secondary_regions(secondaries: tuple[str, ...]) -> None:
     with pytest.raises(PropValidationError, match="secondary_regions"):
         build_social_stacks(App(), AppConfig(secondary_regions=secondaries))
+
+
+def test_rejects_a_domain_outside_its_hosted_zone(regional: tuple[Stack, SocialRegionalApiProps]) -> None:
+    stack, props = regional
+    zone = route53.HostedZone.from_hosted_zone_attributes(
+        stack, "Zone", hosted_zone_id="Z0123456789ABCDEFGHIJ", zone_name="example.com"
+    )
+    with pytest.raises(PropValidationError, match=r"domain\.domain_name"):
+        SocialRegionalApi(
+            stack, "Api", replace(props, domain=ApiDomain(domain_name="api.example.org", hosted_zone=zone))
+        )

@@ -487,6 +487,16 @@ def _validate(name: str, props: SocialRegionalApiProps, region: str) -> None:
             props.home.region,
             f"allowed: another region of {regions}; pass home=None in the home region itself",
         )
+    if props.domain is not None:
+        zone = props.domain.hosted_zone.zone_name
+        domain = props.domain.domain_name
+        require(
+            is_unresolved(zone) or is_unresolved(domain) or f".{domain}".endswith(f".{zone.rstrip('.')}"),
+            name,
+            "domain.domain_name",
+            domain,
+            f"allowed: a name inside the hosted zone {zone!r}",
+        )
     if props.cache is not None:
         require(
             props.cache.primary_region in regions,
