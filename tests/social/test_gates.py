@@ -39,13 +39,16 @@ def test_cdk_nag_reports_nothing_unacknowledged(profile: DeploymentProfile, with
 @pytest.mark.parametrize("profile", list(DeploymentProfile), ids=lambda p: p.value)
 def test_each_template_passes_cfn_lint_in_its_own_region(profile: DeploymentProfile) -> None:
     assembly = synthesize(profile, True)
-    problems = []
+    by_region: dict[str, list[Path]] = {}
     for stack in assembly.stacks:
-        result = cfn_lint((stack.environment.region,), [Path(assembly.directory) / stack.template_file])
+        by_region.setdefault(stack.environment.region, []).append(
+            Path(assembly.directory) / stack.template_file
+        )
+    problems = []
+    for region, templates in sorted(by_region.items()):
+        result = cfn_lint((region,), templates)
         if result.returncode != 0:
-            problems.append(
-                f"{stack.stack_name} ({stack.environment.region}):\n{result.stdout}{result.stderr}"
-            )
+            problems.append(f"{region}:\n{result.stdout}{result.stderr}")
     assert not problems, "\n".join(problems)
 
 

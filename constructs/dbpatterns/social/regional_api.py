@@ -130,13 +130,13 @@ class SocialRegionalApiProps:
     burst_limit: int = 2_000
     #: Requests one IP may send in 5 minutes before WAF blocks it - 3,000 by default.
     rate_limit_per_ip: int = 3_000
-    #: Memory of each function in MB: Lambda's CPU share grows with it (1,769 MB = one vCPU) -
-    #: 1,024 by default.
-    memory_size: int = 1_024
+    #: Memory of each function in MB: Lambda's CPU share grows with it, and a request's own time is
+    #: mostly SDK CPU (1,769 MB = one full vCPU) - 1,769 by default.
+    memory_size: int = 1_769
     #: Timeline shards (1-64): see ``dbpatterns.handlers.social.timeline`` - 8 by default.
     timeline_shards: int = 8
-    #: Timeline bucket (whole minutes dividing a day) - 1 hour by default.
-    timeline_bucket: Duration = field(default_factory=lambda: Duration.hours(1))
+    #: Timeline bucket (whole minutes dividing a day) - 1 day by default.
+    timeline_bucket: Duration = field(default_factory=lambda: Duration.days(1))
     #: Counter shards per region and entity (1-32) - 1 by default.
     counter_shards: int = 1
     #: A session unused this long expires (sliding) - 30 minutes by default.
@@ -151,7 +151,6 @@ class _Group:
     description: str
     local: tuple[str, ...]
     home: tuple[str, ...] = ()
-    memory: int | None = None
 
 
 _GROUPS: Final = {
@@ -172,7 +171,6 @@ _GROUPS: Final = {
         "Signs users in and out and refreshes sessions",
         (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem"),
         home=("dynamodb:GetItem",),
-        memory=1_769,  # scrypt: one full vCPU keeps a sign-in near 50 ms
     ),
     "Health": _Group(
         "health", "Answers Route 53 health checks from the local table replica", ("dynamodb:GetItem",)
@@ -253,7 +251,7 @@ class SocialRegionalApi(Construct):
                     metrics_namespace="DbPatterns/Social",
                     environment=environment,
                     timeout=Duration.seconds(10),
-                    memory_size=group.memory or props.memory_size,
+                    memory_size=props.memory_size,
                     vpc=props.vpc,
                     security_groups=[self.security_group],
                 ),
@@ -460,7 +458,7 @@ def _validate(name: str, props: SocialRegionalApiProps, region: str) -> None:
         name,
         "timeline_bucket (seconds)",
         bucket,
-        "allowed: whole minutes that divide a day (e.g. 1 hour)",
+        "allowed: whole minutes that divide a day (e.g. 1 day, 1 hour)",
     )
     idle, absolute = props.session_idle.to_seconds(), props.session_absolute.to_seconds()
     check_range(name, "session_idle (seconds)", idle, minimum=60, maximum=_DAY_SECONDS)

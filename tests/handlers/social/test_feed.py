@@ -80,7 +80,7 @@ def read_all(reader: TimelineReader, from_ms: int, to_ms: int, limit: int) -> li
 def test_pages_list_every_post_of_the_range_once_newest_first(
     posts: list[tuple[int, int]], shards: int, limit: int, window: tuple[int, int]
 ) -> None:
-    layout = TimelineLayout(shards=shards)
+    layout = TimelineLayout(shards=shards, bucket_seconds=3_600)  # hourly: many bucket crossings
     post_ids = [ids.make_ulid(T0 + offset, random) for offset, random in posts]
     from_ms, to_ms = T0 + min(window), T0 + max(window)
     reader = TimelineReader(TimelineIndex(layout, post_ids), TABLE, layout)
@@ -92,7 +92,7 @@ def test_pages_list_every_post_of_the_range_once_newest_first(
 
 
 def test_a_sparse_range_stops_after_the_bucket_cap_with_a_cursor() -> None:
-    layout = TimelineLayout(shards=2)
+    layout = TimelineLayout(shards=2, bucket_seconds=3_600)
     old_post = ids.new_ulid(T0)
     index = TimelineIndex(layout, [old_post])
     reader = TimelineReader(index, TABLE, layout)
@@ -108,7 +108,7 @@ def test_a_sparse_range_stops_after_the_bucket_cap_with_a_cursor() -> None:
 
 
 def test_a_full_page_from_the_newest_bucket_costs_one_parallel_query_per_shard() -> None:
-    layout = TimelineLayout(shards=8)
+    layout = TimelineLayout(shards=8)  # daily buckets: the page fits in one
     rng = random.Random(7)
     index = TimelineIndex(layout, [ids.new_ulid(T0 + rng.randrange(HOUR_MS)) for _ in range(400)])
 
@@ -121,12 +121,12 @@ def test_a_full_page_from_the_newest_bucket_costs_one_parallel_query_per_shard()
 # ---------------------------------------------------------------------------- against moto
 
 
-def seed_posts(social: SocialTable, count: int, hours: int, seed: int) -> list[str]:
+def seed_posts(social: SocialTable, count: int, hours: int, seed: int, start: int = T0) -> list[str]:
     store = social.store(shards=8)
     rng = random.Random(seed)
     post_ids: list[str] = []
     for _ in range(count):
-        social.clock.now = (T0 + rng.randrange(hours * HOUR_MS)) / 1000
+        social.clock.now = (start + rng.randrange(hours * HOUR_MS)) / 1000
         post_ids.append(store.create_post("01J00000000000000000000000", f"post {len(post_ids)}")["post_id"])
     return post_ids
 
@@ -139,8 +139,9 @@ def get_feed(context: FakeLambdaContext, **query: str) -> tuple[int, dict[str, A
 def test_the_feed_api_pages_through_a_range_newest_first(
     social: SocialTable, lambda_context: FakeLambdaContext
 ) -> None:
-    post_ids = seed_posts(social, count=45, hours=5, seed=1)
-    from_ms, to_ms = T0 + HOUR_MS // 2, T0 + 4 * HOUR_MS + 17
+    before_midnight = T0 - T0 % (24 * HOUR_MS) - 2 * HOUR_MS  # the posts span two daily buckets
+    post_ids = seed_posts(social, count=45, hours=5, seed=1, start=before_midnight)
+    from_ms, to_ms = before_midnight + HOUR_MS // 2, before_midnight + 4 * HOUR_MS + 17
     query = {"from": iso_from_ms(from_ms), "to": iso_from_ms(to_ms), "limit": "7"}
 
     listed: list[str] = []

@@ -20,7 +20,7 @@ def test_settings_default_the_layout_and_need_no_cache() -> None:
     settings = Settings.from_env(BASE)
     assert (settings.timeline.shards, settings.timeline.bucket_seconds, settings.counter_shards) == (
         8,
-        3600,
+        86_400,
         1,
     )
     assert settings.cache is None

@@ -16,7 +16,7 @@ def test_a_post_lands_in_the_bucket_and_shard_its_id_determines() -> None:
     layout = TimelineLayout(shards=8)
     post_id = ids.new_ulid(1_750_000_123_456)
     tl_pk, tl_sk = layout.keys_for(post_id)
-    assert tl_pk == f"TL#{1_750_000_123_456 // 1000 // 3600 * 3600}#{layout.shard_of(post_id)}"
+    assert tl_pk == f"TL#{1_750_000_123_456 // 1000 // 86_400 * 86_400}#{layout.shard_of(post_id)}"
     assert tl_sk == post_id
 
 

@@ -9,7 +9,7 @@ Environment variables (the regional API construct sets them all):
 ``HOME_DYNAMODB_ENDPOINT``  optional: the home VPC's DynamoDB interface endpoint (https://vpce-...),
                           reached over VPC peering; unset in the home region itself
 ``CURSOR_SECRET_ID``      Secrets Manager secret (local replica) holding the cursor signing key
-``TIMELINE_SHARDS``, ``TIMELINE_BUCKET_SECONDS``, ``COUNTER_SHARDS``: the key layout (defaults 8, 3600, 1)
+``TIMELINE_SHARDS``, ``TIMELINE_BUCKET_SECONDS``, ``COUNTER_SHARDS``: the key layout (defaults 8, 86400, 1)
 ``SESSION_IDLE_SECONDS``, ``SESSION_ABSOLUTE_SECONDS``: session lifetimes (defaults 1800, 604800)
 ``CACHE_READER_HOST``     optional: this region's replication group reader endpoint; without it,
                           sessions live in the table only

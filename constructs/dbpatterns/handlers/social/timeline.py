@@ -1,6 +1,6 @@
 """The global timeline's GSI keys: time buckets split into shards, so no partition runs hot.
 
-Every post carries ``tl_pk = "TL#<bucket start, epoch seconds>#<shard>"`` and ``tl_sk = <post id>``
+Every post carries ``tl_pk = "TL#<day bucket start, epoch seconds>#<shard>"`` and ``tl_sk = <post id>``
 (a ULID, so newest-first is ``ScanIndexForward=False``). A feed page for a time range reads the
 newest bucket's shards in parallel, merges them newest-first, and moves to older buckets until the
 page is full (:mod:`dbpatterns.handlers.social.feed`).
@@ -21,9 +21,14 @@ shard of the newest bucket, so each shard partition serves 0.5 RCU per page and 
 are capped per query by the 4 KB rounding). Above that, cache the anonymous first page for a second
 (API Gateway's stage cache on ``GET /feed`` without a cursor, or a regional cache).
 
-**Why buckets.** The bucket bounds what one query touches (a 24-hour range spans 25 hourly buckets)
-and gives the index a fresh set of partition keys every hour. An empty bucket still costs ``S``
-queries, so a page scans at most :data:`MAX_BUCKETS_PER_PAGE` buckets and then returns a cursor.
+**Why day buckets.** The bucket bounds the item collection one query walks and where a range starts;
+the shards, not the bucket, spread the write heat (whatever the bucket size, new posts all go to the
+newest bucket). Every bucket a page touches costs ``S`` queries, and each query costs the handler
+~1.5-2 ms of SDK CPU besides its round trip (measured: ``benchmarks/social_latency.py``), so the
+bucket should be long enough that a first page rarely spans two: with hourly buckets a page at
+10 past the hour needs the previous hour too (16 queries instead of 8); with daily buckets only
+just after midnight UTC does. A page scans at most :data:`MAX_BUCKETS_PER_PAGE` buckets and then
+returns a cursor, so a sparse range cannot turn one request into hundreds of queries.
 
 **Changing the layout.** Shard count and bucket size are part of the keys already written. Raise the
 shard count for readers first (querying shards that are still empty costs one cheap query each),
@@ -41,7 +46,7 @@ from typing import Final
 from dbpatterns.handlers.social import ids
 
 DEFAULT_SHARDS: Final = 8
-DEFAULT_BUCKET_SECONDS: Final = 3_600
+DEFAULT_BUCKET_SECONDS: Final = 86_400
 MAX_SHARDS: Final = 64
 MAX_BUCKETS_PER_PAGE: Final = 24
 #: A partition's throughput ceiling (DynamoDB service limits).
