@@ -112,16 +112,18 @@ def replica_server(tmp_path: Path, primary_server: RedisServerProcess) -> Iterat
     (tmp_path / "replica").mkdir()
     server = RedisServerProcess(require_redis_server_binary(), tmp_path / "replica")
     server.start()
-    with primary_server.admin() as primary_admin:
-        primary_admin.config_set("repl-diskless-sync-delay", 0)  # start the full sync at once, not after 5 s
-    with server.admin() as admin:
-        admin.replicaof("127.0.0.1", primary_server.port)
-        deadline = time.monotonic() + 5
-        while admin.info("replication").get("master_link_status") != "up":
-            assert time.monotonic() < deadline, "the replica did not connect to its primary"
-            time.sleep(0.02)
-    yield server
-    server.stop()
+    try:
+        with primary_server.admin() as primary_admin:
+            primary_admin.config_set("repl-diskless-sync-delay", 0)  # full sync at once, not after 5 s
+        with server.admin() as admin:
+            admin.replicaof("127.0.0.1", primary_server.port)
+            deadline = time.monotonic() + 5
+            while admin.info("replication").get("master_link_status") != "up":
+                assert time.monotonic() < deadline, "the replica did not connect to its primary"
+                time.sleep(0.02)
+        yield server
+    finally:
+        server.stop()
 
 
 def wait_replicated(replica: RedisServerProcess, key: str, present: bool = True) -> None:
@@ -296,9 +298,11 @@ def test_with_the_local_copy_down_sessions_are_checked_against_the_table(
 ) -> None:
     local = RedisServerProcess(require_redis_server_binary(), tmp_path)
     local.start()
-    region = deploy(social, local_port=local.port, primary_port=primary_server.port, prefix=prefix)
-    token, _ = region.sessions.login(USER)
-    local.stop()
+    try:
+        region = deploy(social, local_port=local.port, primary_port=primary_server.port, prefix=prefix)
+        token, _ = region.sessions.login(USER)
+    finally:
+        local.stop()
 
     principal = region.sessions.authenticate(token)
 
