@@ -1,5 +1,11 @@
 """DynamoDB building blocks."""
 
-from dbpatterns.dynamodb.table import CapacityMode, DynamoTable, DynamoTableProps, TableEncryption
+from dbpatterns.dynamodb.table import (
+    CapacityMode,
+    DynamoTable,
+    DynamoTableProps,
+    TableEncryption,
+    TableReplica,
+)
 
-__all__ = ["CapacityMode", "DynamoTable", "DynamoTableProps", "TableEncryption"]
+__all__ = ["CapacityMode", "DynamoTable", "DynamoTableProps", "TableEncryption", "TableReplica"]
