@@ -8,9 +8,11 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from dbpatterns.common.alarm_topic import check_email_address
 from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import construct_label
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
 from stacks.base import ReferenceStack
 
@@ -20,8 +22,16 @@ class FlashSaleStack(ReferenceStack):
     but the IAM-authorized API."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, profile: DeploymentProfile, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: DeploymentProfile,
+        alarm_email: str | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``alarm_email``: who the alarm topic emails (after confirming) - nobody by default."""
+        check_email_address(construct_label(type(self), scope, construct_id), "alarm_email", alarm_email)
         super().__init__(scope, construct_id, **kwargs)
         self.network = IsolatedNetwork(
             self,
@@ -39,6 +49,7 @@ class FlashSaleStack(ReferenceStack):
                 sqs_endpoint=self.network.interface_endpoints["Sqs"],
                 # DbPatterns-ApiGatewayAccount sets it; this stack depends on that one.
                 account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
+                alarm_email=alarm_email,
             ),
         )
         CfnOutput(
