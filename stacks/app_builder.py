@@ -116,6 +116,7 @@ def _api_stacks(app: App, config: AppConfig, networks: RegionalNetworks) -> list
         env=env,
         profile=config.profile,
         network=networks(),
+        alarm_email=config.alarm_email,
         description="dbpatterns use case 1: flash-sale orders (API -> SQS -> Lambda -> DAX -> DynamoDB)",
     )
     ledger = FintechLedgerStack(
@@ -123,6 +124,7 @@ def _api_stacks(app: App, config: AppConfig, networks: RegionalNetworks) -> list
         "DbPatterns-FintechLedger",
         env=env,
         profile=config.profile,
+        alarm_email=config.alarm_email,
         description="dbpatterns use case 4: event-sourced ledger (API -> Lambda -> DynamoDB -> Streams)",
     )
     for api_stack in (flash_sale, ledger):

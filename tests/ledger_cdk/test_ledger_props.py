@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
 from constructs import Construct
 
 from dbpatterns.common.api_logging import AccountCloudWatchRole
@@ -86,7 +88,7 @@ def test_rejects_max_record_age_outside_one_minute_to_seven_days(
     )
 
 
-@pytest.mark.parametrize("prop", ["fraud_single_limit_minor", "fraud_velocity_count"])
+@pytest.mark.parametrize("prop", ["fraud_single_limit_major", "fraud_velocity_count"])
 def test_rejects_fraud_thresholds_that_are_not_positive(parts: Parts, scope: Construct, prop: str) -> None:
     assert_fails_first(scope, consumers(parts, **{prop: 0}), rf"{prop}=0; allowed: at least 1")
 
@@ -106,8 +108,8 @@ def test_rejects_a_batch_size_above_the_stream_limit(parts: Parts, scope: Constr
 def test_rejects_object_lock_retention_below_one_day(scope: Construct) -> None:
     assert_fails_first(
         scope,
-        lambda s: AuditArchive(s, "Archive", AuditArchiveProps(profile=PROFILE, retention_days=0)),
-        r"retention_days=0; allowed: 1 to 36500",
+        lambda s: AuditArchive(s, "Archive", AuditArchiveProps(profile=PROFILE, retention=Duration.days(0))),
+        r"retention=.Duration.days\(0\).; allowed: Duration.days\(1\) to Duration.days\(36500\)",
     )
 
 
@@ -146,7 +148,8 @@ def test_rejects_an_idempotency_ttl_under_a_minute(parts: Parts, scope: Construc
     ("prop", "value", "match"),
     [
         ("fraud_velocity_count", 0, r"fraud_velocity_count=0"),
-        ("audit_retention_days", 0, r"audit_retention_days=0"),
+        ("audit_retention", Duration.days(0), r"audit_retention="),
+        ("audit_retention", 30, r"audit_retention=30; allowed: a Duration"),
         ("stream_retry_attempts", 10_001, r"stream_retry_attempts=10001"),
         ("stream_max_record_age", Duration.seconds(30), r"stream_max_record_age \(seconds\)=30"),
     ],
@@ -157,3 +160,76 @@ def test_rejects_invalid_ledger_props_before_defining_any_part(
     changes: dict[str, Any] = {prop: value}
     props = replace(EventSourcedLedgerProps(profile=PROFILE, account_cloud_watch_role=ELSEWHERE), **changes)
     assert_fails_first(scope, lambda s: EventSourcedLedger(s, "Ledger", props), match)
+
+
+@pytest.mark.parametrize(
+    ("limits", "match"),
+    [
+        ({"XYZ": 10}, r"fraud_single_limits_major key='XYZ'; allowed: AUD, BHD"),
+        ({"JPY": 0}, r"fraud_single_limits_major\['JPY'\]=0; allowed: at least 1"),
+        ({"EUR": 10.5}, r"fraud_single_limits_major\['EUR'\]=10.5; allowed: a whole number"),
+    ],
+    ids=["unknown-currency", "zero", "float"],
+)
+def test_rejects_per_currency_fraud_limits_the_handler_would_refuse(
+    parts: Parts, scope: Construct, limits: dict[str, Any], match: str
+) -> None:
+    assert_fails_first(scope, consumers(parts, fraud_single_limits_major=limits), match)
+
+
+def test_rejects_a_failure_age_alarm_beyond_the_queues_retention(parts: Parts, scope: Construct) -> None:
+    assert_fails_first(
+        scope,
+        consumers(parts, failure_max_age=Duration.days(15)),
+        r"failure_max_age \(seconds\)=1296000; allowed: 60 to 1209600",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"fraud_single_limit_major": 0}, r"fraud_single_limit_major=0; allowed: at least 1"),
+        ({"fraud_single_limits_major": {"XYZ": 1}}, r"fraud_single_limits_major key='XYZ'"),
+        ({"alarm_email": "not-an-address"}, r"alarm_email='not-an-address'; allowed: one email address"),
+        (
+            {"alarm_topic": "arn:aws:sns:us-east-1:123456789012:ops"},
+            r"alarm_topic='arn:aws:sns.*allowed: an sns.ITopic",
+        ),
+    ],
+    ids=["limit-0", "limit-currency", "email", "topic-arn-string"],
+)
+def test_rejects_invalid_alarm_and_fraud_props_of_the_ledger(
+    scope: Construct, changes: dict[str, Any], match: str
+) -> None:
+    props = replace(EventSourcedLedgerProps(profile=PROFILE, account_cloud_watch_role=ELSEWHERE), **changes)
+    assert_fails_first(scope, lambda s: EventSourcedLedger(s, "Ledger", props), match)
+
+
+def test_rejects_an_alarm_email_together_with_an_alarm_topic(scope: Construct) -> None:
+    topic = sns.Topic.from_topic_arn(scope.node.scope, "Ops", "arn:aws:sns:us-east-1:123456789012:ops")  # type: ignore[arg-type]
+    props = EventSourcedLedgerProps(
+        profile=PROFILE, account_cloud_watch_role=ELSEWHERE, alarm_topic=topic, alarm_email="ops@example.com"
+    )
+    assert_fails_first(
+        scope,
+        lambda s: EventSourcedLedger(s, "Ledger", props),
+        r"alarm_email='ops@example.com'; allowed: only without",
+    )
+
+
+def test_an_alarm_topic_of_your_own_receives_every_alarm() -> None:
+    stack = Stack(new_app(), "OwnTopic", env=AppConfig().env())
+    topic = sns.Topic(stack, "Ops")
+    ledger = EventSourcedLedger(
+        stack,
+        "Ledger",
+        EventSourcedLedgerProps(profile=PROFILE, account_cloud_watch_role=ELSEWHERE, alarm_topic=topic),
+    )
+    assert ledger.alarm_topic is topic
+    assert ledger.node.try_find_child("AlarmTopic") is None
+    template = Template.from_stack(stack)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == len(ledger.alarms) == 27
+    topic_id = stack.get_logical_id(topic.node.default_child)  # type: ignore[arg-type]
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]

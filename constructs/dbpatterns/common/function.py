@@ -144,6 +144,10 @@ class HandlerFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: HandlerFunctionProps) -> None:
         _validate(construct_label(type(self), scope, construct_id), props)
         super().__init__(scope, construct_id)
+        #: Powertools service name: the ``service`` dimension of the handler's own metrics.
+        self.service_name = props.service_name
+        #: CloudWatch namespace of the handler's own (Powertools) metrics.
+        self.metrics_namespace = props.metrics_namespace
 
         self.log_group: logs.LogGroup = create_log_group(
             self, "Logs", profile=props.profile, encryption_key=props.log_encryption_key
@@ -231,6 +235,22 @@ class HandlerFunction(Construct):
     def metric_invocations(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``Invocations``."""
         return self.function.metric_invocations(**metric_kwargs(props))
+
+    def metric_powertools(
+        self, metric_name: str, props: cloudwatch.MetricOptions | None = None
+    ) -> cloudwatch.Metric:
+        """A metric the handler publishes itself with Powertools ``Metrics`` (EMF).
+
+        Namespace ``metrics_namespace`` and dimension ``service`` = ``service_name``, as Powertools
+        publishes them from ``POWERTOOLS_METRICS_NAMESPACE`` and ``POWERTOOLS_SERVICE_NAME``; the sum over
+        5 minutes unless ``props`` says otherwise (the handlers publish counts).
+        """
+        options = metric_kwargs(props)
+        dimensions = {"service": self.service_name, **options.pop("dimensions_map", {})}
+        options.setdefault("statistic", cloudwatch.Stats.SUM)
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace, metric_name=metric_name, dimensions_map=dimensions, **options
+        )
 
     def _allow_vpc_networking(self) -> None:
         """What Lambda needs to attach the function to the VPC, without the AWS managed policy."""

@@ -43,6 +43,10 @@ class SecureQueueProps:
     retention_period: Duration = field(default_factory=lambda: Duration.days(4))
     #: Age of the oldest message that raises an alarm - 5 minutes by default.
     max_message_age: Duration = field(default_factory=lambda: Duration.minutes(5))
+    #: Age of the oldest dead letter that raises a second alarm - 3 days by default (at most 13 days):
+    #: a reminder that a dead letter is still unhandled, well before SQS deletes it (14 days after
+    #: it was first sent; moving to the dead-letter queue does not reset that clock).
+    dead_letter_max_age: Duration = field(default_factory=lambda: Duration.days(3))
     #: Topic notified by the queue's alarms - none by default.
     alarm_topic: sns.ITopic | None = None
 
@@ -54,13 +58,15 @@ class SecureQueue(Construct):
     message reaches the dead-letter queue and when the oldest message in the main queue is older
     than ``max_message_age`` (consumers are not keeping up).
 
-    Exposes ``queue``, ``dead_letter_queue``, ``dlq_alarm`` and ``age_alarm``.
+    A third alarm fires when the oldest dead letter is older than ``dead_letter_max_age``.
+
+    Exposes ``queue``, ``dead_letter_queue``, ``dlq_alarm``, ``age_alarm``, ``dlq_age_alarm`` and ``alarms``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: SecureQueueProps) -> None:
         name = construct_label(type(self), scope, construct_id)
         check_required(name, "encryption_key", props.encryption_key)
-        for prop in ("visibility_timeout", "retention_period", "max_message_age"):
+        for prop in ("visibility_timeout", "retention_period", "max_message_age", "dead_letter_max_age"):
             check_instance(name, prop, getattr(props, prop), Duration)
         check_int(name, "max_receive_count", props.max_receive_count)
         check_range(
@@ -77,6 +83,13 @@ class SecureQueue(Construct):
             props.retention_period.to_seconds(),
             minimum=MIN_RETENTION_SECONDS,
             maximum=MAX_RETENTION_SECONDS,
+        )
+        check_range(
+            name,
+            "dead_letter_max_age (seconds)",
+            props.dead_letter_max_age.to_seconds(),
+            minimum=60,
+            maximum=MAX_RETENTION_SECONDS - 24 * 60 * 60,
         )
         super().__init__(scope, construct_id)
         self._key = props.encryption_key
@@ -123,6 +136,20 @@ class SecureQueue(Construct):
             description="The oldest message waits longer than expected: consumers are not keeping up.",
             alarm_topic=props.alarm_topic,
         )
+        self.dlq_age_alarm = alarm_on_metric(
+            self,
+            "OldestDeadLetterAlarm",
+            metric=self.dead_letter_queue.metric_approximate_age_of_oldest_message(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=props.dead_letter_max_age.to_seconds(),
+            description=(
+                "A dead letter has waited unhandled for days; SQS deletes it 14 days after it was sent."
+            ),
+            alarm_topic=props.alarm_topic,
+        )
+        #: The three alarms above.
+        self.alarms: list[cloudwatch.Alarm] = [self.dlq_alarm, self.age_alarm, self.dlq_age_alarm]
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send to the main queue: the SQS actions plus the two KMS actions an SSE-KMS producer needs."""
@@ -142,6 +169,18 @@ class SecureQueue(Construct):
     ) -> cloudwatch.Metric:
         """``ApproximateAgeOfOldestMessage`` of the main queue."""
         return self.queue.metric_approximate_age_of_oldest_message(**metric_kwargs(props))
+
+    def metric_approximate_number_of_messages_visible(
+        self, props: cloudwatch.MetricOptions | None = None
+    ) -> cloudwatch.Metric:
+        """``ApproximateNumberOfMessagesVisible`` of the main queue."""
+        return self.queue.metric_approximate_number_of_messages_visible(**metric_kwargs(props))
+
+    def metric_number_of_messages_sent(
+        self, props: cloudwatch.MetricOptions | None = None
+    ) -> cloudwatch.Metric:
+        """``NumberOfMessagesSent`` to the main queue."""
+        return self.queue.metric_number_of_messages_sent(**metric_kwargs(props))
 
     def metric_dead_letter_messages_visible(
         self, props: cloudwatch.MetricOptions | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import jsii
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -58,6 +60,8 @@ def create_rest_api(
     burst_limit: int,
     account_cloud_watch_role: AccountCloudWatchRole,
     log_encryption_key: kms.IKey | None = None,
+    method_throttling: Mapping[str, apigw.ThrottleSettings] | None = None,
+    rest_api_name: str | None = None,
 ) -> tuple[apigw.RestApi, logs.LogGroup]:
     """A regional REST API whose ``v1`` stage throttles, traces and logs; returns it and its access logs.
 
@@ -68,11 +72,27 @@ def create_rest_api(
     request bodies (``data_trace_enabled=False``), which hold customer data. Both need the account's
     API Gateway CloudWatch role, set once per account and region: ``account_cloud_watch_role`` says
     whether someone else sets it or this stack does (:class:`AccountCloudWatchRole`).
+
+    ``method_throttling`` gives single methods, keyed ``"/path/METHOD"``, a throttle of their own (e.g.
+    a lower one for a polled GET); their logging, metrics and tracing stay those of the stage.
+    ``rest_api_name`` names the API - the construct ID ``Resource`` by default, which every API
+    built here would share: give a name when its metrics (dimension ``ApiName``) are alarmed on.
     """
     access_logs = create_log_group(scope, "AccessLogs", profile=profile, encryption_key=log_encryption_key)
+    method_options = {
+        path: apigw.MethodDeploymentOptions(
+            throttling_rate_limit=throttle.rate_limit,
+            throttling_burst_limit=throttle.burst_limit,
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            metrics_enabled=True,
+            data_trace_enabled=False,
+        )
+        for path, throttle in (method_throttling or {}).items()
+    }
     api = apigw.RestApi(
         scope,
         "Resource",
+        rest_api_name=rest_api_name,
         description=description,
         endpoint_types=[apigw.EndpointType.REGIONAL],
         cloud_watch_role=False,
@@ -84,6 +104,7 @@ def create_rest_api(
             logging_level=apigw.MethodLoggingLevel.ERROR,
             metrics_enabled=True,
             data_trace_enabled=False,
+            method_options=method_options or None,
             access_log_destination=_LogGroupDestination(access_logs),
             access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                 caller=True,

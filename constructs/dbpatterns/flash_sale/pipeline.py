@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration, Fn, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -14,6 +15,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from dbpatterns.common.alarm_topic import AlarmTopic, AlarmTopicProps, check_email_address
 from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, check_environment
@@ -29,14 +31,19 @@ from dbpatterns.common.validation import (
     check_range,
     check_required,
     construct_label,
+    require,
 )
 from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps, check_warm_throughput
 from dbpatterns.flash_sale.dax_cache import DaxCache, DaxCacheProps
+from dbpatterns.flash_sale.monitoring import FlashSaleMonitoring, FlashSaleMonitoringProps
 from dbpatterns.flash_sale.order_api import OrderIntakeApi, OrderIntakeApiProps
 from dbpatterns.handlers.flash_sale import settings
 from dbpatterns.handlers.flash_sale.schema import ORDER_REQUEST_SCHEMA
 
 HANDLER = "dbpatterns.handlers.flash_sale.processor.handler"
+ORDER_STATUS_HANDLER = "dbpatterns.handlers.flash_sale.order_status.handler"
+#: Powertools namespace of both flash-sale functions' own metrics.
+METRICS_NAMESPACE = "DbPatterns/FlashSale"
 #: SQS event source limits: batch size 1-10,000 (above 10 needs a batching window), window <= 300 s,
 #: maximum concurrency 2-1,000.
 MAX_BATCH_SIZE, MAX_BATCH_WITHOUT_WINDOW, MAX_WINDOW_SECONDS = 10_000, 10, 300
@@ -119,8 +126,18 @@ class FlashSaleOrderPipelineProps:
     api_rate_limit: int = 1_000
     #: Stage burst - 2,000 by default.
     api_burst_limit: int = 2_000
-    #: Topic for the queue alarms - none by default.
+    #: Steady requests per second of ``GET /orders/{order_id}`` (below ``api_rate_limit``) - 500 by
+    #: default, so polling clients cannot use up the budget order intake needs.
+    order_status_rate_limit: int = 500
+    #: Burst of ``GET /orders/{order_id}`` (below ``api_burst_limit``) - 1,000 by default.
+    order_status_burst_limit: int = 1_000
+    #: Topic every alarm of the pipeline notifies (ALARM and OK) - a new :class:`AlarmTopic` (KMS, TLS
+    #: only) by default. A topic of your own that is KMS-encrypted must let CloudWatch use its key and
+    #: publish to it (``AlarmTopic`` does both). Give this or ``alarm_email``, not both.
     alarm_topic: sns.ITopic | None = None
+    #: Email address the new alarm topic sends notifications to (after the address confirms) - none
+    #: by default. Only without ``alarm_topic``.
+    alarm_email: str | None = None
     #: Extra processor environment (e.g. Powertools log level) - none by default.
     environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -129,9 +146,15 @@ class FlashSaleOrderPipeline(Construct):
     """Orders come in through an IAM-authorized API, wait in an encrypted SQS buffer, and are placed
     by a Lambda processor with one DynamoDB transaction each, reading product data through DAX.
 
-    Exposes ``api`` (:class:`OrderIntakeApi`), ``queue`` (:class:`SecureQueue`), ``processor``
-    (:class:`HandlerFunction`), ``event_source``, ``dax`` (:class:`DaxCache`), ``orders`` and
-    ``products`` (:class:`DynamoTable`) and ``key`` (the KMS key of the queue and tables).
+    Callers read their orders back with ``GET /orders/{order_id}`` (the ``order_status`` function,
+    strongly consistent reads of the orders table, the caller's own orders only). Every alarm (queue,
+    functions, the handlers' failure metrics, API 5XX) notifies ``alarm_topic``; ``dashboard`` shows
+    intake, processing, failures and latency.
+
+    Exposes ``api`` (:class:`OrderIntakeApi`), ``queue`` (:class:`SecureQueue`), ``processor`` and
+    ``order_status`` (:class:`HandlerFunction`), ``event_source``, ``dax`` (:class:`DaxCache`),
+    ``orders`` and ``products`` (:class:`DynamoTable`), ``key`` (the KMS key of the queue and tables),
+    ``alarm_topic``, ``alarms`` (every alarm of the pipeline) and ``dashboard``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: FlashSaleOrderPipelineProps) -> None:
@@ -149,6 +172,15 @@ class FlashSaleOrderPipeline(Construct):
 
         self.key = create_key(
             self, "Key", description="Flash-sale orders, products and order queue", profile=props.profile
+        )
+        self.alarm_topic: sns.ITopic = props.alarm_topic or (
+            AlarmTopic(
+                self,
+                "AlarmTopic",
+                AlarmTopicProps(
+                    profile=props.profile, email=props.alarm_email, display_name="Flash-sale alarms"
+                ),
+            ).topic
         )
         string = dynamodb.AttributeType.STRING
         self.orders = DynamoTable(
@@ -178,7 +210,7 @@ class FlashSaleOrderPipeline(Construct):
                 encryption_key=self.key,
                 visibility_timeout=visibility_timeout,
                 max_receive_count=props.max_receive_count,
-                alarm_topic=props.alarm_topic,
+                alarm_topic=self.alarm_topic,
             ),
         )
 
@@ -215,7 +247,7 @@ class FlashSaleOrderPipeline(Construct):
                 profile=props.profile,
                 description="Places flash-sale orders from the queue: one DynamoDB transaction per order",
                 service_name="flash-sale-processor",
-                metrics_namespace="DbPatterns/FlashSale",
+                metrics_namespace=METRICS_NAMESPACE,
                 runtime=DAX_CLIENT_RUNTIME,
                 layers=[dax_layer],
                 timeout=props.function_timeout,
@@ -245,6 +277,8 @@ class FlashSaleOrderPipeline(Construct):
         )
         self.processor.function.add_event_source(self.event_source)
 
+        self.order_status = self._order_status_function(props)
+
         self.api = OrderIntakeApi(
             self,
             "Api",
@@ -255,8 +289,57 @@ class FlashSaleOrderPipeline(Construct):
                 rate_limit=props.api_rate_limit,
                 burst_limit=props.api_burst_limit,
                 account_cloud_watch_role=props.account_cloud_watch_role,
+                status_function=self.order_status,
+                status_rate_limit=props.order_status_rate_limit,
+                status_burst_limit=props.order_status_burst_limit,
             ),
         )
+        self.monitoring = FlashSaleMonitoring(
+            self,
+            "Monitoring",
+            FlashSaleMonitoringProps(
+                processor=self.processor,
+                order_status=self.order_status,
+                queue=self.queue,
+                api=self.api,
+                alarm_topic=self.alarm_topic,
+            ),
+        )
+        self.dashboard = self.monitoring.dashboard
+        self.alarms: list[cloudwatch.Alarm] = [*self.queue.alarms, *self.monitoring.alarms]
+
+    def _order_status_function(self, props: FlashSaleOrderPipelineProps) -> HandlerFunction:
+        """``GET /orders/{order_id}``: strongly consistent BatchGetItem on the orders table, nothing else."""
+        security_group = ec2.SecurityGroup(
+            self,
+            "OrderStatusSecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=False,
+            description="Flash-sale order status: DynamoDB (HTTPS) only",
+        )
+        security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to DynamoDB via the VPC endpoint"
+        )
+        environment = {settings.ORDERS_TABLE_ENV: self.orders.table.table_name}
+        if props.customer_roles:
+            environment[settings.CUSTOMER_ROLE_NAMES_ENV] = _role_names(props.customer_roles)
+        function = HandlerFunction(
+            self,
+            "OrderStatus",
+            HandlerFunctionProps(
+                handler=ORDER_STATUS_HANDLER,
+                profile=props.profile,
+                description="Answers GET /orders/{order_id} with the caller's own order or PENDING",
+                service_name="flash-sale-order-status",
+                metrics_namespace=METRICS_NAMESPACE,
+                timeout=Duration.seconds(10),
+                vpc=props.vpc,
+                security_groups=[security_group],
+                environment=environment,
+            ),
+        )
+        self.orders.grant(function, "dynamodb:BatchGetItem")
+        return function
 
     def _processor_environment(self, props: FlashSaleOrderPipelineProps) -> dict[str, str]:
         environment = {
@@ -268,10 +351,13 @@ class FlashSaleOrderPipeline(Construct):
             settings.REQUIRE_CALLER_IDENTITY_ENV: "true" if props.require_caller_identity else "false",
         }
         if props.customer_roles:
-            environment[settings.CUSTOMER_ROLE_NAMES_ENV] = Fn.join(
-                ",", [role.role_name for role in props.customer_roles]
-            )
+            environment[settings.CUSTOMER_ROLE_NAMES_ENV] = _role_names(props.customer_roles)
         return environment
+
+
+def _role_names(roles: Sequence[iam.IRole]) -> str:
+    """``CUSTOMER_ROLE_NAMES``: the roles' names, comma-separated (resolved at deploy time)."""
+    return Fn.join(",", [role.role_name for role in roles])
 
 
 #: Variables the pipeline sets on its functions; ``environment`` may not override them.
@@ -296,8 +382,45 @@ def _validate(name: str, props: FlashSaleOrderPipelineProps) -> Duration:
     for prop in ("max_batching_window", "function_timeout"):
         check_instance(name, prop, getattr(props, prop), Duration)
     check_instance(name, "visibility_timeout", props.visibility_timeout, Duration, optional=True)
-    for prop in ("batch_size", "max_concurrency", "max_receive_count", "api_rate_limit", "api_burst_limit"):
+    for prop in (
+        "batch_size",
+        "max_concurrency",
+        "max_receive_count",
+        "api_rate_limit",
+        "api_burst_limit",
+        "order_status_rate_limit",
+        "order_status_burst_limit",
+    ):
         check_int(name, prop, getattr(props, prop))
+    require(
+        props.alarm_topic is None or hasattr(props.alarm_topic, "topic_arn"),
+        name,
+        "alarm_topic",
+        props.alarm_topic,
+        "allowed: an sns.ITopic",
+    )
+    check_email_address(name, "alarm_email", props.alarm_email)
+    if props.alarm_topic is not None and props.alarm_email is not None:
+        raise PropValidationError(
+            name,
+            "alarm_email",
+            props.alarm_email,
+            "allowed: only without alarm_topic (subscribe the address to your own topic instead)",
+        )
+    check_range(
+        name,
+        "order_status_rate_limit",
+        props.order_status_rate_limit,
+        minimum=1,
+        maximum=max(1, props.api_rate_limit - 1),
+    )
+    check_range(
+        name,
+        "order_status_burst_limit",
+        props.order_status_burst_limit,
+        minimum=1,
+        maximum=max(1, props.api_burst_limit - 1),
+    )
     check_int(name, "dax_node_count", props.dax_node_count, optional=True)
     check_int(name, "max_units_per_customer", props.max_units_per_customer)
     check_range(

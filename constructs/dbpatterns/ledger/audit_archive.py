@@ -11,10 +11,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from dbpatterns.common.durations import check_duration, whole
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import check_range
+from dbpatterns.common.validation import construct_label
 from dbpatterns.handlers.ledger.tables import AUDIT_KEY_PREFIX
 
 #: S3 Object Lock accepts a default retention of 1 day up to 100 years.
@@ -24,6 +25,8 @@ MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 36_500
 PRODUCTION_RETENTION_DAYS, SANDBOX_RETENTION_DAYS = 7 * 365, 1
 #: Prefix the audit handler writes under (``events/{account_id}/{event_id}.json``).
 EVENTS_PREFIX = AUDIT_KEY_PREFIX  # where the handlers write, one object per event
+#: S3's condition key for the ``If-None-Match`` header of conditional writes.
+IF_NONE_MATCH_CONDITION_KEY = "s3:if-none-match"
 #: Prefix of the archive's server access logs in the access-log bucket.
 ACCESS_LOGS_PREFIX = "audit-archive/"
 
@@ -34,12 +37,13 @@ class AuditArchiveProps:
 
     #: Sandbox or production: the Object Lock mode and the default retention follow it.
     profile: DeploymentProfile
-    #: Days each object version is locked (1-36500) - 2555 (7 years) in production, 1 in a sandbox.
-    retention_days: int | None = None
+    #: How long each object version is locked (whole days, 1-36500) - 2555 days (7 years) in
+    #: production, 1 day in a sandbox.
+    retention: Duration | None = None
     #: Customer-managed key for the objects - a new key with yearly rotation by default.
     encryption_key: kms.IKey | None = None
-    #: Days the server access logs are kept - 365 in production, 30 in a sandbox by default.
-    access_log_retention_days: int | None = None
+    #: How long the server access logs are kept (whole days) - 365 days in production, 30 in a sandbox.
+    access_log_retention: Duration | None = None
 
 
 class AuditArchive(Construct):
@@ -56,23 +60,34 @@ class AuditArchive(Construct):
     the stack is deleted, delete the object versions with ``--bypass-governance-retention`` once
     they are unlocked, then the buckets, then schedule the key for deletion.
 
+    The bucket policy denies every ``s3:PutObject`` under ``events/`` that does not carry
+    ``If-None-Match`` (a conditional create), whoever sends it.
+
     Exposes ``bucket``, ``access_logs_bucket`` and ``encryption_key``; ``grant_archive`` gives a
     writer ``s3:PutObject`` under ``events/`` and nothing that could change or remove an object.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: AuditArchiveProps) -> None:
-        name = type(self).__name__
+        name = construct_label(type(self), scope, construct_id)
         production = props.profile.is_production
-        retention_days = props.retention_days
-        if retention_days is None:
-            retention_days = PRODUCTION_RETENTION_DAYS if production else SANDBOX_RETENTION_DAYS
-        check_range(
-            name, "retention_days", retention_days, minimum=MIN_RETENTION_DAYS, maximum=MAX_RETENTION_DAYS
+        retention = props.profile.pick(
+            props.retention,
+            production=Duration.days(PRODUCTION_RETENTION_DAYS),
+            sandbox=Duration.days(SANDBOX_RETENTION_DAYS),
         )
-        log_days = props.access_log_retention_days
-        if log_days is None:
-            log_days = 365 if production else 30
-        check_range(name, "access_log_retention_days", log_days, minimum=1)
+        check_duration(
+            name,
+            "retention",
+            retention,
+            unit="days",
+            minimum=Duration.days(MIN_RETENTION_DAYS),
+            maximum=Duration.days(MAX_RETENTION_DAYS),
+        )
+        log_retention = props.profile.pick(
+            props.access_log_retention, production=Duration.days(365), sandbox=Duration.days(30)
+        )
+        check_duration(name, "access_log_retention", log_retention, unit="days", minimum=Duration.days(1))
+        retention_days, log_days = whole(retention, "days"), whole(log_retention, "days")
         super().__init__(scope, construct_id)
 
         self.encryption_key: kms.IKey = props.encryption_key or create_key(
@@ -119,6 +134,7 @@ class AuditArchive(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self._deliver_access_logs()
+        self._require_conditional_event_writes()
 
         acknowledge(
             self.access_logs_bucket,
@@ -171,6 +187,27 @@ class AuditArchive(Construct):
                     "ArnLike": {"aws:SourceArn": self.bucket.bucket_arn},
                     "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
                 },
+            )
+        )
+
+    def _require_conditional_event_writes(self) -> None:
+        """Deny, to every principal, ``s3:PutObject`` under ``events/`` without ``If-None-Match``.
+
+        ``s3:if-none-match`` is S3's condition key for conditional writes (S3 user guide, "Enforce
+        conditional writes on Amazon S3 buckets"); ``Null: true`` matches a request without the
+        header. So no role can write an event object that could replace one already archived (Object
+        Lock keeps the old version, but the current version would change). Multipart uploads to
+        ``events/`` are denied too (their parts carry no such header); nothing uses them, and
+        ``CopyObject`` into ``events/`` fails as well.
+        """
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyEventWritesWithoutIfNoneMatch",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{EVENTS_PREFIX}*")],
+                conditions={"Null": {IF_NONE_MATCH_CONDITION_KEY: "true"}},
             )
         )
 

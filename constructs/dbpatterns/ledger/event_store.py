@@ -1,4 +1,4 @@
-"""The ledger's three DynamoDB tables: the event store, the idempotency records and the balance projection."""
+"""The ledger's DynamoDB tables: the event store, idempotency records, balance projection and fraud alerts."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import check_instance, construct_label
+from dbpatterns.common.validation import check_instance, construct_label, require
 from dbpatterns.dynamodb.table import DynamoTable, DynamoTableProps
 from dbpatterns.handlers.ledger.tables import (
+    ALERTS_PARTITION_KEY,
     EVENTS_PARTITION_KEY,
     EVENTS_SORT_KEY,
     IDEMPOTENCY_PARTITION_KEY,
@@ -29,6 +30,11 @@ APPEND_ACTIONS = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
 READ_EVENT_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan")
 #: Maintaining the balance projection from the stream (a version-gated update, or a first put).
 PROJECT_ACTIONS = ("dynamodb:UpdateItem",)  # the sink applies each event with one conditional update
+#: Recording a fraud alert once per ``alert_id``: a conditional put (claim), conditional updates
+#: (release, mark SENT). Never DeleteItem: alert records are audit records.
+RECORD_ALERT_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+#: The redrive's sweep of alerts still PENDING (a Scan) plus what recording needs.
+SWEEP_ALERT_ACTIONS = ("dynamodb:Scan", *RECORD_ALERT_ACTIONS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,32 +43,42 @@ class LedgerEventStoreProps:
 
     #: Sandbox or production: removal policy and deletion protection follow it.
     profile: DeploymentProfile
-    #: Customer-managed key for the three tables - a new key with yearly rotation by default.
+    #: Customer-managed key for the four tables - a new key with yearly rotation by default.
     encryption_key: kms.IKey | None = None
 
 
 class LedgerEventStore(Construct):
-    """Event store (``account_id`` + ``version``, stream of new images), idempotency table, projection.
+    """Event store (``account_id`` + ``version``, stream of new images), idempotency table, projection
+    and fraud alert records.
 
-    The three tables share one customer-managed key, have PITR for 35 days and, in production,
+    The four tables share one customer-managed key, have PITR for 35 days and, in production,
     deletion protection and RETAIN. The key layout comes from ``dbpatterns.handlers.ledger.tables``,
-    the module the handlers use, so the two cannot drift apart.
+    the module the handlers use, so the two cannot drift apart. The alerts table has no TTL on
+    purpose: a record that expired would let a late redrive publish its alert again.
 
-    Exposes ``events``, ``idempotency``, ``projection`` (:class:`DynamoTable`) and ``encryption_key``;
-    ``grant_append``, ``grant_read_events`` and ``grant_project`` give exactly what each role needs.
+    Exposes ``events``, ``idempotency``, ``projection``, ``alerts`` (:class:`DynamoTable`) and
+    ``encryption_key``; ``grant_append``, ``grant_read_events``, ``grant_project``,
+    ``grant_read_projection``, ``grant_record_alerts`` and ``grant_sweep_alerts`` give exactly what
+    each role needs.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: LedgerEventStoreProps) -> None:
         name = construct_label(type(self), scope, construct_id)
         check_instance(name, "profile", props.profile, DeploymentProfile)
-        check_instance(name, "encryption_key", props.encryption_key, kms.IKey, optional=True)
+        require(
+            props.encryption_key is None or hasattr(props.encryption_key, "key_arn"),
+            name,
+            "encryption_key",
+            props.encryption_key,
+            "allowed: a kms.IKey",
+        )
         super().__init__(scope, construct_id)
         string = dynamodb.AttributeType.STRING
 
         self.encryption_key: kms.IKey = props.encryption_key or create_key(
             self,
             "Key",
-            description="Encrypts the ledger's event store, idempotency and projection tables",
+            description="Encrypts the ledger's event store, idempotency, projection and alerts tables",
             profile=props.profile,
         )
         self.events = DynamoTable(
@@ -97,6 +113,16 @@ class LedgerEventStore(Construct):
             ),
         )
 
+        self.alerts = DynamoTable(
+            self,
+            "Alerts",
+            DynamoTableProps(
+                profile=props.profile,
+                partition_key=dynamodb.Attribute(name=ALERTS_PARTITION_KEY, type=string),
+                encryption_key=self.encryption_key,
+            ),
+        )
+
     @property
     def stream_arn(self) -> str:
         """ARN of the event store's stream."""
@@ -117,5 +143,20 @@ class LedgerEventStore(Construct):
         return self.events.grant(grantee, *READ_EVENT_ACTIONS)
 
     def grant_project(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Apply events to the balance projection (conditional updates only)."""
-        return self.projection.grant(grantee, *PROJECT_ACTIONS)
+        """Apply events to the balance projection (conditional updates only), and read missing versions
+        from the event store (one consistent ``Query``) to fill a gap before applying an event."""
+        return self.projection.grant(grantee, *PROJECT_ACTIONS).combine(
+            self.events.grant(grantee, "dynamodb:Query")
+        )
+
+    def grant_read_projection(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read one account's projected balance (``GetItem``)."""
+        return self.projection.grant(grantee, "dynamodb:GetItem")
+
+    def grant_record_alerts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Record fraud alerts once per ``alert_id`` (conditional put, conditional updates)."""
+        return self.alerts.grant(grantee, *RECORD_ALERT_ACTIONS)
+
+    def grant_sweep_alerts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Find alerts still PENDING (``Scan``) and record them as the fraud function does."""
+        return self.alerts.grant(grantee, *SWEEP_ALERT_ACTIONS)

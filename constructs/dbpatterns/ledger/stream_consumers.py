@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import jsii
@@ -29,6 +30,7 @@ from dbpatterns.common.validation import (
     construct_label,
     require,
 )
+from dbpatterns.handlers.ledger.currencies import MINOR_UNIT_EXPONENTS
 from dbpatterns.handlers.ledger.filters import FRAUD_FILTER_PATTERN
 from dbpatterns.ledger.audit_archive import AuditArchive
 from dbpatterns.ledger.event_store import LedgerEventStore
@@ -37,8 +39,45 @@ from dbpatterns.ledger.event_store import LedgerEventStore
 MIN_RETRY_ATTEMPTS, MAX_RETRY_ATTEMPTS = -1, 10_000
 MIN_RECORD_AGE_SECONDS, MAX_RECORD_AGE_SECONDS = 60, 7 * 24 * 60 * 60
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 10_000
+#: How long the failure queue keeps a message: the SQS maximum.
+FAILURE_RETENTION = Duration.days(14)
 #: What a sender needs on the key of an SSE-KMS queue or topic.
 _SSE_KMS_SEND_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def check_fraud_limits(construct: str, prop: str, limits: Mapping[str, int] | None) -> None:
+    """Fail unless ``limits`` is ``None`` or maps ISO 4217 codes the ledger accepts to whole numbers >= 1."""
+    if limits is None:
+        return
+    require(isinstance(limits, Mapping), construct, prop, limits, "allowed: a mapping of currency -> int")
+    for currency, major in limits.items():
+        require(
+            currency in MINOR_UNIT_EXPONENTS,
+            construct,
+            f"{prop} key",
+            currency,
+            "allowed: " + ", ".join(sorted(MINOR_UNIT_EXPONENTS)),
+        )
+        check_int(construct, f"{prop}[{currency!r}]", major)
+        check_range(construct, f"{prop}[{currency!r}]", major, minimum=1)
+
+
+def fraud_environment(
+    *,
+    single_limit_major: int,
+    single_limits_major: Mapping[str, int] | None,
+    velocity_count: int,
+    velocity_window: Duration,
+) -> dict[str, str]:
+    """The fraud rules as the handlers read them (the fraud function and the redrive)."""
+    environment = {
+        "FRAUD_SINGLE_LIMIT_MAJOR": str(single_limit_major),
+        "FRAUD_VELOCITY_COUNT": str(velocity_count),
+        "FRAUD_VELOCITY_WINDOW_MINUTES": str(int(velocity_window.to_seconds() // 60)),
+    }
+    if single_limits_major is not None:
+        environment["FRAUD_SINGLE_LIMITS_MAJOR"] = json.dumps(dict(sorted(single_limits_major.items())))
+    return environment
 
 
 def check_whole_minutes(construct: str, prop: str, value: Duration) -> None:
@@ -85,8 +124,13 @@ class LedgerStreamConsumersProps:
     batch_size: int = 100
     #: Iterator age that raises an alarm (consumers are falling behind) - 5 minutes by default.
     iterator_age_alarm_threshold: Duration = field(default_factory=lambda: Duration.minutes(5))
-    #: A single withdrawal above this many minor units raises a LARGE_WITHDRAWAL alert - 1,000,000.
-    fraud_single_limit_minor: int = 1_000_000
+    #: A single withdrawal or transfer out above this many whole units of its currency raises a
+    #: LARGE_WITHDRAWAL alert - 10,000 by default (converted with each currency's ISO 4217 exponent:
+    #: 1,000,000 cents of EUR, 10,000 yen).
+    fraud_single_limit_major: int = 10_000
+    #: Per-currency limits in whole units that replace ``fraud_single_limit_major``, e.g.
+    #: ``{"JPY": 1_500_000}`` - none by default (the same number of units everywhere).
+    fraud_single_limits_major: Mapping[str, int] | None = None
     #: More than this many withdrawals of one account within the window raise VELOCITY - 5.
     fraud_velocity_count: int = 5
     #: The velocity window - 10 minutes by default (whole minutes, at least 1).
@@ -95,6 +139,11 @@ class LedgerStreamConsumersProps:
     encryption_key: kms.IKey | None = None
     #: KMS key of the functions' log groups - CloudWatch Logs' own encryption by default.
     log_encryption_key: kms.IKey | None = None
+    #: Topic the iterator-age and failure-queue alarms notify - none by default.
+    alarm_topic: sns.ITopic | None = None
+    #: Age of the oldest failure message that raises an alarm - 12 hours by default: redrive it while
+    #: the stream still holds the batch's records (24 hours), after which it has to scan by time.
+    failure_max_age: Duration = field(default_factory=lambda: Duration.hours(12))
 
 
 class LedgerStreamConsumers(Construct):
@@ -102,17 +151,20 @@ class LedgerStreamConsumers(Construct):
 
     1. ``Sink``: archives every event to S3, then applies it to the balance projection (audit and
        projection share one reader, in that order, so neither needs a third reader).
-    2. ``Fraud``: only new withdrawals reach it (filter criteria from the handler's
-       ``FRAUD_FILTER_PATTERN``); alerts go to an SNS topic encrypted with a customer-managed key that
-       accepts TLS only.
+    2. ``Fraud``: only new withdrawals and transfers out reach it (filter criteria from the handler's
+       ``FRAUD_FILTER_PATTERN``); each alert is recorded once per ``alert_id`` in the alerts table and
+       published to an SNS topic encrypted with a customer-managed key that accepts TLS only.
 
     Both mappings start at TRIM_HORIZON, read each shard with one batch at a time (parallelization
     factor 1, so events of an account arrive in version order), split a failing batch, retry it a
     bounded number of times within a bounded record age, report batch item failures and send what
-    still fails to an encrypted SQS queue. Both functions have an iterator-age alarm.
+    still fails to an encrypted SQS queue (``failures``), whose alarm calls for the redrive. Both
+    functions have an iterator-age alarm.
 
     Exposes ``sink``, ``fraud`` (:class:`HandlerFunction`), ``sink_mapping``, ``fraud_mapping``,
-    ``alert_topic``, ``failures`` (:class:`SecureQueue`), ``encryption_key`` and ``iterator_age_alarms``.
+    ``alert_topic``, ``failures`` (:class:`SecureQueue`), ``encryption_key``, ``iterator_age_alarms``,
+    ``failure_alarm`` (a message is waiting to be redriven), ``alarms`` (all of them, the failure
+    queue's own included) and ``fraud_environment`` (the fraud rules as environment variables).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: LedgerStreamConsumersProps) -> None:
@@ -120,10 +172,23 @@ class LedgerStreamConsumers(Construct):
         for prop in ("event_store", "archive", "profile"):
             check_required(name, prop, getattr(props, prop))
         check_instance(name, "profile", props.profile, DeploymentProfile)
-        for prop in ("max_record_age", "iterator_age_alarm_threshold", "fraud_velocity_window"):
+        for prop in (
+            "max_record_age",
+            "iterator_age_alarm_threshold",
+            "fraud_velocity_window",
+            "failure_max_age",
+        ):
             check_instance(name, prop, getattr(props, prop), Duration)
-        for prop in ("retry_attempts", "batch_size", "fraud_single_limit_minor", "fraud_velocity_count"):
+        for prop in ("retry_attempts", "batch_size", "fraud_single_limit_major", "fraud_velocity_count"):
             check_int(name, prop, getattr(props, prop))
+        check_fraud_limits(name, "fraud_single_limits_major", props.fraud_single_limits_major)
+        check_range(
+            name,
+            "failure_max_age (seconds)",
+            props.failure_max_age.to_seconds(),
+            minimum=60,
+            maximum=FAILURE_RETENTION.to_seconds(),
+        )
         check_range(
             name,
             "retry_attempts",
@@ -145,7 +210,7 @@ class LedgerStreamConsumers(Construct):
             props.iterator_age_alarm_threshold.to_seconds(),
             minimum=1,
         )
-        check_range(name, "fraud_single_limit_minor", props.fraud_single_limit_minor, minimum=1)
+        check_range(name, "fraud_single_limit_major", props.fraud_single_limit_major, minimum=1)
         check_range(name, "fraud_velocity_count", props.fraud_velocity_count, minimum=1)
         check_whole_minutes(name, "fraud_velocity_window", props.fraud_velocity_window)
         super().__init__(scope, construct_id)
@@ -168,9 +233,20 @@ class LedgerStreamConsumers(Construct):
         self.failures = SecureQueue(
             self,
             "FailedRecords",
-            SecureQueueProps(encryption_key=self.encryption_key, retention_period=Duration.days(14)),
+            SecureQueueProps(
+                encryption_key=self.encryption_key,
+                retention_period=FAILURE_RETENTION,
+                max_message_age=props.failure_max_age,
+                alarm_topic=props.alarm_topic,
+            ),
         )
         store = props.event_store
+        self.fraud_environment: dict[str, str] = fraud_environment(
+            single_limit_major=props.fraud_single_limit_major,
+            single_limits_major=props.fraud_single_limits_major,
+            velocity_count=props.fraud_velocity_count,
+            velocity_window=props.fraud_velocity_window,
+        )
 
         self.sink = HandlerFunction(
             self,
@@ -182,6 +258,8 @@ class LedgerStreamConsumers(Construct):
                 service_name="ledger-sink",
                 environment={
                     "PROJECTION_TABLE_NAME": store.projection.table.table_name,
+                    # The gap fill reads missing versions from the event store.
+                    "EVENTS_TABLE_NAME": store.events.table.table_name,
                     "AUDIT_BUCKET_NAME": props.archive.bucket.bucket_name,
                 },
                 timeout=Duration.seconds(60),
@@ -203,26 +281,21 @@ class LedgerStreamConsumers(Construct):
             HandlerFunctionProps(
                 handler="dbpatterns.handlers.ledger.fraud.handler",
                 profile=props.profile,
-                description="Checks each withdrawal against the fraud rules and publishes alerts",
+                description="Checks each debit against the fraud rules and publishes each alert once",
                 service_name="ledger-fraud",
                 environment={
                     "EVENTS_TABLE_NAME": store.events.table.table_name,
+                    "ALERTS_TABLE_NAME": store.alerts.table.table_name,
                     "ALERT_TOPIC_ARN": self.alert_topic.topic_arn,
-                    "FRAUD_SINGLE_LIMIT_MINOR": str(props.fraud_single_limit_minor),
-                    "FRAUD_VELOCITY_COUNT": str(props.fraud_velocity_count),
-                    "FRAUD_VELOCITY_WINDOW_MINUTES": str(int(props.fraud_velocity_window.to_seconds() // 60)),
+                    **self.fraud_environment,
                 },
                 timeout=Duration.seconds(60),
                 log_encryption_key=props.log_encryption_key,
             ),
         )
         store.events.grant(self.fraud.function, "dynamodb:Query")  # the velocity rule's window query
-        # Written out instead of Topic.grant_publish, whose key grant adds kms:ReEncrypt* and
-        # GenerateDataKey* wildcards: publishing to an SSE-KMS topic needs these two key actions.
-        iam.Grant.add_to_principal(
-            grantee=self.fraud.function, actions=["sns:Publish"], resource_arns=[self.alert_topic.topic_arn]
-        )
-        self.encryption_key.grant(self.fraud.function, *_SSE_KMS_SEND_ACTIONS)
+        store.grant_record_alerts(self.fraud.function)
+        self.grant_publish_alerts(self.fraud.function)
 
         self.sink_mapping = self._mapping("SinkMapping", self.sink, props, filters=None)
         self.fraud_mapping = self._mapping(
@@ -239,12 +312,52 @@ class LedgerStreamConsumers(Construct):
                 evaluation_periods=5,
                 datapoints_to_alarm=3,
                 description=f"The {label} falls behind the event store stream (records expire after 24 h).",
+                alarm_topic=props.alarm_topic,
             )
             for alarm_id, function, label in (
                 ("SinkIteratorAgeAlarm", self.sink, "ledger sink"),
                 ("FraudIteratorAgeAlarm", self.fraud, "fraud detection"),
             )
         ]
+        self.failure_alarm = alarm_on_metric(
+            self,
+            "FailedRecordsAlarm",
+            metric=self.failures.metric_approximate_number_of_messages_visible(
+                cloudwatch.MetricOptions(period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM)
+            ),
+            threshold=0,
+            description="Stream records ran out of retries and their batches wait in the failure queue: "
+            "run the redrive (the stream keeps the records for 24 h).",
+            alarm_topic=props.alarm_topic,
+        )
+        self.alarms: list[cloudwatch.Alarm] = [
+            *self.iterator_age_alarms,
+            self.failure_alarm,
+            *self.failures.alarms,
+        ]
+
+    def grant_publish_alerts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``sns:Publish`` on the fraud alert topic and the two key actions an SSE-KMS publisher needs.
+
+        Written out instead of ``Topic.grant_publish``, whose key grant adds ``kms:ReEncrypt*`` and
+        ``kms:GenerateDataKey*`` wildcards.
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sns:Publish"], resource_arns=[self.alert_topic.topic_arn]
+        )
+        self.encryption_key.grant(grantee, *_SSE_KMS_SEND_ACTIONS)
+        return grant
+
+    def grant_consume_failures(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Receive and delete messages of the failure queue and of its dead-letter queue (the redrive
+        can be pointed at either), and decrypt them."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+            resource_arns=[self.failures.queue.queue_arn, self.failures.dead_letter_queue.queue_arn],
+        )
+        self.encryption_key.grant(grantee, "kms:Decrypt")
+        return grant
 
     def _mapping(
         self,
