@@ -47,7 +47,7 @@ def measure(tenants: int) -> dict[str, Any]:
     from dbpatterns.runtime.tenancy.fleet import generate_fleet
     from dbpatterns.tenancy.tenant_api import ConnectScope
     from stacks.app_builder import add_compliance_checks
-    from tests.tenancy_cdk.support import build
+    from tests.tenancy.support import build
 
     imported = time.perf_counter()
     pooled, standard, enterprise = _fleet_shape(tenants)

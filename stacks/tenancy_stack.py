@@ -94,7 +94,7 @@ class TenancyStack(ReferenceStack):
         output under ``Publish`` read with ``Fn::GetStackOutput`` (weak references, this repository's
         ``cdk.json``). Both are created here for the values tenant stacks use, with the IDs aws-cdk-lib
         would give them (it reuses an existing one), so the template never depends on the tenants;
-        ``tests/tenancy_cdk`` checks that it does not.
+        ``tests/tenancy`` checks that it does not.
         """
         strength = str(self.node.try_get_context(CROSS_STACK_REFERENCES_FLAG) or "strong")
         for value in self._published_values():

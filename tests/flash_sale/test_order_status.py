@@ -1,260 +1,226 @@
-"""``GET /orders/{order_id}``: the read side of the flash sale (API Gateway REST, Lambda proxy).
-
-The caller sees PENDING until its order is decided, then ACCEPTED or REJECTED with the reason, or
-CONFLICT when its request reused an order id another order owns. Only the order's customer reads the
-order: the caller's IAM identity maps to a customer id (``identity``), and an order of another
-customer reads exactly like an order that does not exist yet (PENDING), so the answer never tells a
-caller anything about somebody else's orders.
-"""
+"""The flash sale's read side and the caller stamp: who sent an order, and reading it back."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+import re
 from typing import Any
 
 import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
 
-from dbpatterns.handlers.flash_sale import order_status, processor
-from dbpatterns.handlers.flash_sale.orders import OrderTables
-from tests.flash_sale.support import (
-    ACCOUNT,
-    CallCounter,
-    FakeLambdaContext,
-    caller_arn,
-    order_body,
-    put_product,
-    sqs_event,
-    sqs_record,
-)
+from dbpatterns.common.api_logging import AccountCloudWatchRole
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.flash_sale.order_api import send_message_template
+from dbpatterns.flash_sale.pipeline import FlashSaleOrderPipeline, FlashSaleOrderPipelineProps
+from dbpatterns.handlers.flash_sale.identity import CALLER_ARN_ATTRIBUTE, CALLER_COGNITO_ATTRIBUTE
+from stacks.config import AppConfig
+from tests.support.synth import new_app, stack_template, stack_template_json
+
+STACK = "DbPatterns-FlashSale"
+STATUS_HANDLER = "dbpatterns.handlers.flash_sale.order_status.handler"
+pytestmark = pytest.mark.synth
 
 
-def get_order(
-    order_id: str,
-    *,
-    caller: str | None,
-    cognito_identity_id: str | None = None,
-    context: FakeLambdaContext | None = None,
-) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Call the handler with the event API Gateway sends for ``GET /orders/{order_id}``."""
-    event = {
-        "resource": "/orders/{order_id}",
-        "path": f"/orders/{order_id}",
-        "httpMethod": "GET",
-        "headers": {"Accept": "application/json"},
-        "multiValueHeaders": {"Accept": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"order_id": order_id},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/orders/{order_id}",
-            "httpMethod": "GET",
-            "path": f"/v1/orders/{order_id}",
-            "stage": "v1",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "accountId": ACCOUNT,
-            "apiId": "abc123",
-            "identity": {
-                "userArn": caller,
-                "caller": None if caller is None else "AROAEXAMPLE:session",
-                "cognitoIdentityId": cognito_identity_id,
-                "cognitoIdentityPoolId": None,
-                "cognitoAuthenticationType": None,
-                "accountId": ACCOUNT,
-                "sourceIp": "192.0.2.1",
-                "userAgent": "storefront/1.0",
-            },
+@pytest.fixture(scope="module")
+def production() -> Template:
+    return stack_template(STACK, DeploymentProfile.PRODUCTION)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return stack_template_json(STACK, DeploymentProfile.PRODUCTION)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def status_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (name, r)
+        for name, r in resources(template, "AWS::Lambda::Function").items()
+        if r["Properties"]["Handler"] == STATUS_HANDLER
+    ]
+    return found
+
+
+# POST /orders stamps the caller
+
+
+def test_post_request_template_stamps_the_callers_iam_identity(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "Integration": Match.object_like(
+                {
+                    "RequestTemplates": {
+                        "application/json": Match.string_like_regexp(
+                            r"^Action=SendMessage&MessageBody=\$util\.urlEncode\(\$input\.body\)"
+                            r"&MessageAttribute\.1\.Name=caller_user_arn"
+                            r"&MessageAttribute\.1\.Value\.DataType=String"
+                            r"&MessageAttribute\.1\.Value\.StringValue=\$util\.urlEncode\(\$context\.identity\.userArn\)"
+                            r"#if\(\"\$!context\.identity\.cognitoIdentityId\" != \"\"\)"
+                            r"&MessageAttribute\.2\.Name=caller_cognito_identity_id"
+                            r"&MessageAttribute\.2\.Value\.DataType=String"
+                            r"&MessageAttribute\.2\.Value\.StringValue="
+                            r"\$util\.urlEncode\(\$context\.identity\.cognitoIdentityId\)#end$"
+                        )
+                    }
+                }
+            ),
         },
-        "body": None,
-        "isBase64Encoded": False,
+    )
+
+
+def test_stamped_attribute_names_are_the_ones_the_processor_reads() -> None:
+    names = re.findall(r"MessageAttribute\.\d\.Name=([a-z_]+)", send_message_template())
+    assert names == [CALLER_ARN_ATTRIBUTE, CALLER_COGNITO_ATTRIBUTE]
+
+
+# GET /orders/{order_id}
+
+
+def test_get_order_requires_iam_and_the_api_key_and_checks_the_path_parameter(
+    template: dict[str, Any],
+) -> None:
+    (method,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "GET"
+    ]
+    assert method["AuthorizationType"] == "AWS_IAM"
+    assert method["ApiKeyRequired"] is True
+    assert method["RequestParameters"] == {"method.request.path.order_id": True}
+    (validator,) = resources(template, "AWS::ApiGateway::RequestValidator").items()
+    assert method["RequestValidatorId"] == {"Ref": validator[0]}
+    assert validator[1]["Properties"]["ValidateRequestParameters"] is True
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    function_id, _ = status_function(template)
+    assert {"Fn::GetAtt": [function_id, "Arn"]} in method["Integration"]["Uri"]["Fn::Join"][1]
+    assert [r["StatusCode"] for r in method["MethodResponses"]] == ["200", "400", "403"]
+    resource = template["Resources"][method["ResourceId"]["Ref"]]["Properties"]
+    assert resource["PathPart"] == "{order_id}"
+
+
+def test_get_order_has_a_throttle_below_the_stages(production: Template) -> None:
+    production.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like({"ResourcePath": "/*", "ThrottlingRateLimit": 1000}),
+                    {
+                        "HttpMethod": "GET",
+                        "ResourcePath": "/~1orders~1{order_id}",
+                        "ThrottlingRateLimit": 500,
+                        "ThrottlingBurstLimit": 1000,
+                        "LoggingLevel": "ERROR",
+                        "MetricsEnabled": True,
+                        "DataTraceEnabled": False,
+                    },
+                ]
+            )
+        },
+    )
+
+
+def test_order_status_function_may_only_batch_get_orders(template: dict[str, Any]) -> None:
+    _, function = status_function(template)
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    data_actions = {
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if a.startswith(("dynamodb:", "dax:", "sqs:", "s3:"))
     }
-    response = order_status.handler(
-        event, context or FakeLambdaContext(function_name="flash-sale-order-status")
+    assert data_actions == {"dynamodb:BatchGetItem"}
+    (on_tables,) = [s for s in statements if s["Action"] == "dynamodb:BatchGetItem"]
+    orders = function["Properties"]["Environment"]["Variables"]["ORDERS_TABLE_NAME"]["Ref"]
+    assert on_tables["Resource"] == {"Fn::GetAtt": [orders, "Arn"]}
+
+
+def test_order_status_function_runs_in_the_vpc_with_the_orders_table_and_its_service_name(
+    template: dict[str, Any],
+) -> None:
+    _, function = status_function(template)
+    properties = function["Properties"]
+    assert properties["Timeout"] == 10
+    assert properties["VpcConfig"]["SubnetIds"]
+    variables = properties["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "flash-sale-order-status"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "DbPatterns/FlashSale"
+    tables = resources(template, "AWS::DynamoDB::GlobalTable")
+    (orders,) = [
+        name for name, t in tables.items() if t["Properties"]["KeySchema"][0]["AttributeName"] == "order_id"
+    ]
+    assert variables["ORDERS_TABLE_NAME"] == {"Ref": orders}
+    assert "CUSTOMER_ROLE_NAMES" not in variables  # any role the API admits, as for the processor
+
+
+def test_order_status_function_may_only_reach_https(template: dict[str, Any]) -> None:
+    _, function = status_function(template)
+    (group_ref,) = function["Properties"]["VpcConfig"]["SecurityGroupIds"]
+    group = template["Resources"][group_ref["Fn::GetAtt"][0]]["Properties"]
+    assert group["SecurityGroupEgress"] == [
+        {
+            "CidrIp": "0.0.0.0/0",
+            "Description": "HTTPS to DynamoDB via the VPC endpoint",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+
+
+def _pipeline(stack: Stack | None = None, **overrides: Any) -> tuple[Stack, FlashSaleOrderPipeline]:
+    stack = stack or Stack(new_app(), "Reads", env=AppConfig().env())
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-1", availability_zones=["a", "b"], isolated_subnet_ids=["s-1", "s-2"]
     )
-    headers = {name.lower(): ",".join(values) for name, values in response["multiValueHeaders"].items()}
-    return response["statusCode"], json.loads(response["body"]), headers
+    pipeline = FlashSaleOrderPipeline(
+        stack,
+        "Pipeline",
+        FlashSaleOrderPipelineProps(
+            profile=DeploymentProfile.SANDBOX,
+            vpc=vpc,
+            account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
+            **overrides,
+        ),
+    )
+    return stack, pipeline
 
 
-@pytest.fixture
-def status_env(processor_env: OrderTables, monkeypatch: pytest.MonkeyPatch) -> Iterator[OrderTables]:
-    """The order-status function's environment: the orders table (shared with the processor's)."""
-    monkeypatch.setenv("ORDERS_TABLE_NAME", processor_env.orders)
-    order_status.dependencies.cache_clear()
-    yield processor_env
-    order_status.dependencies.cache_clear()
-
-
-def place(lambda_context: FakeLambdaContext, *bodies: str) -> None:
-    response = processor.handler(sqs_event(*(sqs_record(body) for body in bodies)), lambda_context)
-    assert response == {"batchItemFailures": []}
-
-
-def test_order_not_processed_yet_is_pending(status_env: OrderTables) -> None:
-    status, body, headers = get_order("order-0001", caller=caller_arn("alice"))
-
-    assert (status, body) == (200, {"order_id": "order-0001", "status": "PENDING"})
-    assert headers["cache-control"] == "no-store"
-
-
-def test_accepted_order_is_shown_to_its_customer(
-    dynamodb: Any, status_env: OrderTables, lambda_context: FakeLambdaContext
-) -> None:
-    put_product(dynamodb, status_env.products, "gadget", stock=5, name="Gadget", price_cents=1999)
-    place(lambda_context, order_body(order_id="order-0001", customer_id="alice", quantity=2))
-
-    status, body, _ = get_order("order-0001", caller=caller_arn("alice"))
-
-    assert status == 200
-    assert body == {
-        "order_id": "order-0001",
-        "status": "ACCEPTED",
-        "customer_id": "alice",
-        "product_id": "gadget",
-        "quantity": 2,
-        "product_name": "Gadget",
-        "unit_price_cents": 1999,
-        "total_cents": 3998,
-        "created_at": body["created_at"],
-    }
-
-
-def test_rejected_order_is_shown_with_its_reason(
-    dynamodb: Any, status_env: OrderTables, lambda_context: FakeLambdaContext
-) -> None:
-    put_product(dynamodb, status_env.products, "gadget", stock=0)
-    place(lambda_context, order_body(order_id="order-0001", customer_id="alice"))
-
-    status, body, _ = get_order("order-0001", caller=caller_arn("alice"))
-
-    assert status == 200
-    assert (body["status"], body["rejection_reason"]) == ("REJECTED", "OUT_OF_STOCK")
-    assert "total_cents" not in body
-
-
-def test_another_customers_order_reads_as_pending_and_reveals_nothing(
-    dynamodb: Any, status_env: OrderTables, lambda_context: FakeLambdaContext
-) -> None:
-    put_product(dynamodb, status_env.products, "gadget", stock=5)
-    place(lambda_context, order_body(order_id="order-0001", customer_id="alice"))
-
-    assert get_order("order-0001", caller=caller_arn("mallory"))[:2] == (
-        200,
-        {"order_id": "order-0001", "status": "PENDING"},
+def test_customer_roles_reach_the_order_status_function_too() -> None:
+    stack = Stack(new_app(), "Roles", env=AppConfig().env())
+    stack, _ = _pipeline(stack, customer_roles=[iam.Role.from_role_name(stack, "Shoppers", "shoppers")])
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": STATUS_HANDLER,
+            "Environment": {"Variables": Match.object_like({"CUSTOMER_ROLE_NAMES": "shoppers"})},
+        },
     )
 
 
-def test_conflicting_request_is_shown_to_its_customer_as_conflict(
-    dynamodb: Any, status_env: OrderTables, lambda_context: FakeLambdaContext
-) -> None:
-    put_product(dynamodb, status_env.products, "gadget", stock=5)
-    place(
-        lambda_context,
-        order_body(order_id="order-0001", customer_id="alice"),
-        order_body(order_id="order-0001", customer_id="bob", quantity=3),
-    )
-
-    status, body, _ = get_order("order-0001", caller=caller_arn("bob"))
-
-    assert status == 200
-    assert body == {
-        "order_id": "order-0001",
-        "status": "CONFLICT",
-        "reason": "ORDER_ID_IN_USE",
-        "customer_id": "bob",
-        "product_id": "gadget",
-        "quantity": 3,
-        "created_at": body["created_at"],
-    }
-    assert get_order("order-0001", caller=caller_arn("alice"))[1]["status"] == "ACCEPTED"
-
-
-def test_owner_who_reused_an_order_id_sees_the_order_and_the_refused_request(
-    dynamodb: Any, status_env: OrderTables, lambda_context: FakeLambdaContext
-) -> None:
-    put_product(dynamodb, status_env.products, "gadget", stock=5)
-    place(
-        lambda_context,
-        order_body(order_id="order-0001", customer_id="alice", quantity=1),
-        order_body(order_id="order-0001", customer_id="alice", quantity=2),
-    )
-
-    _, body, _ = get_order("order-0001", caller=caller_arn("alice"))
-
-    assert (body["status"], body["quantity"]) == ("ACCEPTED", 1)
-    assert body["conflicting_request"] == {
-        "status": "CONFLICT",
-        "reason": "ORDER_ID_IN_USE",
-        "product_id": "gadget",
-        "quantity": 2,
-        "created_at": body["conflicting_request"]["created_at"],
-    }
-
-
-def test_reads_are_strongly_consistent_and_one_call(
-    dynamodb: Any, status_env: OrderTables, lambda_context: FakeLambdaContext
-) -> None:
-    put_product(dynamodb, status_env.products, "gadget", stock=5)
-    place(lambda_context, order_body(order_id="order-0001", customer_id="alice"))
-    client: Any = order_status.dependencies().dynamodb
-    counter = CallCounter(client)
-    requests: list[dict[str, Any]] = []
-    client.meta.events.register(
-        "provide-client-params.dynamodb.BatchGetItem", lambda params, **_: requests.append(params)
-    )
-
-    get_order("order-0001", caller=caller_arn("alice"))
-
-    assert dict(counter.calls) == {"BatchGetItem": 1}
-    assert [request["RequestItems"][status_env.orders]["ConsistentRead"] for request in requests] == [True]
-
-
-@pytest.mark.parametrize(
-    "order_id",
-    [
-        pytest.param("short", id="too-short"),
-        pytest.param("x" * 65, id="too-long"),
-        pytest.param("order%23conflict%23bob", id="internal-key-characters"),
-        pytest.param("order.0001", id="dot"),
-    ],
-)
-def test_rejects_a_malformed_order_id_with_400(status_env: OrderTables, order_id: str) -> None:
-    status, body, _ = get_order(order_id, caller=caller_arn("alice"))
-
-    assert status == 400
-    assert body["field"] == "order_id"
-    assert "order_id" in body["message"]
-
-
-@pytest.mark.parametrize(
-    ("caller", "cognito_identity_id"),
-    [
-        pytest.param(None, None, id="no-identity"),
-        pytest.param(f"arn:aws:iam::{ACCOUNT}:user/alice", None, id="iam-user"),
-        pytest.param(caller_arn("alice@example.com"), None, id="session-name-not-a-customer-id"),
-    ],
-)
-def test_refuses_a_caller_that_maps_to_no_customer_with_403(
-    status_env: OrderTables, caller: str | None, cognito_identity_id: str | None
-) -> None:
-    status, body, _ = get_order("order-0001", caller=caller, cognito_identity_id=cognito_identity_id)
-
-    assert status == 403
-    assert "customer" in body["message"]
-
-
-def test_refuses_a_role_that_is_not_a_customer_role_when_roles_are_listed(
-    status_env: OrderTables, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CUSTOMER_ROLE_NAMES", "storefront-customer")
-    order_status.dependencies.cache_clear()
-
-    assert get_order("order-0001", caller=caller_arn("alice", role="operations"))[0] == 403
-    assert get_order("order-0001", caller=caller_arn("alice"))[0] == 200
-
-
-@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
-def test_unknown_route_is_404(status_env: OrderTables) -> None:
-    event_status, _, _ = get_order("order-0001/items", caller=caller_arn("alice"))
-
-    assert event_status == 404
+def test_grant_invoke_covers_placing_and_reading_orders() -> None:
+    stack, pipeline = _pipeline()
+    storefront = iam.Role(stack, "Storefront", assumed_by=iam.AccountRootPrincipal())
+    pipeline.api.grant_invoke(storefront)
+    policies = [
+        p
+        for name, p in Template.from_stack(stack).find_resources("AWS::IAM::Policy").items()
+        if name.startswith("StorefrontDefaultPolicy")
+    ]
+    (statement,) = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert sorted(r["Fn::Join"][1][-1] for r in statement["Resource"]) == ["/GET/orders/*", "/POST/orders"]

@@ -1,32 +1,112 @@
-"""Small helpers shared by the tenancy tests."""
+"""Building the tenancy stacks the way ``stacks/app_builder.py`` will: a network stack of the
+primary region (standing in for the per-region network stack), then
+:func:`stacks.tenancy_stacks.tenancy_stacks`."""
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Stack
+from aws_cdk import aws_ec2 as ec2
+
+from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
+from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.runtime.tenancy.catalog import TenantCatalog, parse_catalog
+from dbpatterns.tenancy.tenant_api import ConnectScope
+from stacks.app_builder import add_compliance_checks
+from stacks.base import ReferenceStack
+from stacks.config import AppConfig
+from stacks.tenancy_stacks import SHARED_STACK_ID, pool_stack_id, tenancy_stacks, tenant_stack_id
+from tests.support.synth import new_app
+
+NETWORK_STACK_ID = "TestNetwork"
+SHARED = SHARED_STACK_ID
+POOL = pool_stack_id(1)
+STANDARD = tenant_stack_id("initech")
+ENTERPRISE = tenant_stack_id("acme")
+
+#: One of each: a shard with two tenants, a standard tenant on PostgreSQL 16 with more storage, an
+#: enterprise tenant with two readers.
+CATALOG_DOCUMENT: dict[str, Any] = {
+    "version": 1,
+    "shards": [{"shard": 1}],
+    "tenants": [
+        {"id": "acme", "name": "Acme", "tier": "enterprise", "overrides": {"readers": 2}},
+        {
+            "id": "initech",
+            "name": "Initech",
+            "tier": "standard",
+            "overrides": {"allocated_storage_gib": 50, "postgres_major_version": 16},
+        },
+        {"id": "bluth", "name": "Bluth", "tier": "pooled", "shard": 1},
+        {"id": "vandelay", "name": "Vandelay", "tier": "pooled", "shard": 1},
+    ],
+}
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand (token and cache lifetimes without sleeping)."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+def catalog_of(document: dict[str, Any] | None = None) -> TenantCatalog:
+    """The test catalog, or ``document`` parsed like a catalog file."""
+    return parse_catalog(document or CATALOG_DOCUMENT, source="test catalog")
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "tenancy-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tenancy-test"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/tenancy-test"
-    log_stream_name: str = "stream"
+def network_stack(app: App, config: AppConfig) -> tuple[Stack, IsolatedNetwork]:
+    stack = ReferenceStack(app, NETWORK_STACK_ID, env=config.env())
+    network = IsolatedNetwork(
+        stack,
+        "Network",
+        IsolatedNetworkProps(
+            profile=config.profile,
+            interface_endpoints={"SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER},
+        ),
+    )
+    return stack, network
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+
+def build(
+    app: App,
+    profile: DeploymentProfile,
+    catalog: TenantCatalog,
+    connect_scope: ConnectScope = ConnectScope.PER_DATABASE,
+) -> list[Stack]:
+    config = AppConfig(profile=profile)
+    _, network = network_stack(app, config)
+    return tenancy_stacks(
+        app,
+        config,
+        catalog,
+        network.vpc,
+        network.interface_endpoints["SecretsManager"],
+        connect_scope=connect_scope,
+    )
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    directory: Path
+    templates: dict[str, dict[str, Any]]
+    manifest: dict[str, Any]
+
+    def dependencies(self, stack_name: str) -> set[str]:
+        return set(self.manifest["artifacts"][stack_name].get("dependencies", []))
+
+
+@functools.cache
+def synthesized(profile: DeploymentProfile, document: str | None = None, nag: bool = True) -> Synthesized:
+    """The test catalog's stacks (or ``document``'s), synthesized once per session and profile."""
+    app = new_app()
+    catalog = catalog_of(json.loads(document) if document else None)
+    build(app, profile, catalog)
+    if nag:
+        add_compliance_checks(app)
+    assembly = app.synth()
+    directory = Path(assembly.directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    templates = {
+        stack.stack_name: json.loads((directory / stack.template_file).read_text())
+        for stack in assembly.stacks
+    }
+    return Synthesized(directory, templates, manifest)

@@ -58,7 +58,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 #: size", IAM quotas). Each tenant database stack attaches one ``rds-db:connect`` statement for its
 #: own resource id (193 characters); with the role's own policy (~900 characters: logs, X-Ray, VPC,
 #: the directory) 40 such policies stay below it with room to spare (measured by
-#: ``tests/tenancy_cdk/test_iam_budget.py``).
+#: ``tests/tenancy/test_iam_budget.py``).
 MAX_PER_DATABASE_GRANTS = 40
 
 

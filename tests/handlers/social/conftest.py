@@ -17,8 +17,8 @@ from dbpatterns.handlers.social import runtime
 from dbpatterns.handlers.social.handles import HandleService
 from dbpatterns.handlers.social.store import SocialStore, StoreConfig
 from dbpatterns.handlers.social.timeline import TimelineLayout
+from tests.handlers.ledger.support import FakeLambdaContext
 from tests.handlers.social.support import REGIONS, TABLE, FakeClock, create_table
-from tests.ledger.support import FakeLambdaContext
 
 
 @cache

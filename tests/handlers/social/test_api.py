@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from dbpatterns.handlers.social import graph, health, posts, profiles, runtime, session_api
+from tests.handlers.ledger.support import FakeLambdaContext
 from tests.handlers.social.conftest import SocialTable
 from tests.handlers.social.support import api_event
-from tests.ledger.support import FakeLambdaContext
 
 PASSWORD = "correct horse battery"
 

@@ -14,9 +14,9 @@ from dbpatterns.handlers.social import ids, keys, posts
 from dbpatterns.handlers.social.feed import FeedPosition, TimelineReader
 from dbpatterns.handlers.social.timeline import MAX_BUCKETS_PER_PAGE, TimelineLayout
 from dbpatterns.handlers.social.times import iso_from_ms
+from tests.handlers.ledger.support import FakeLambdaContext
 from tests.handlers.social.conftest import SocialTable
 from tests.handlers.social.support import TABLE, api_event
-from tests.ledger.support import FakeLambdaContext
 
 HOUR_MS = 3_600_000
 T0 = 1_750_000_000_000 - 1_750_000_000_000 % HOUR_MS  # an hour boundary

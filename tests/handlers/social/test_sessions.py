@@ -24,9 +24,9 @@ from dbpatterns.runtime.caching import (
     SessionStore,
     connect,
 )
-from tests.caching.redis_process import RedisServerProcess, require_redis_server_binary
 from tests.handlers.social.conftest import SocialTable
 from tests.handlers.social.support import FakeClock
+from tests.runtime.caching.redis_process import RedisServerProcess, require_redis_server_binary
 from tests.support.servers import REDIS, require_server
 
 pytestmark = pytest.mark.needs_server

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dbpatterns.handlers.social.topology import CacheEndpoint, PrimaryLocator, main, set_primary
-from tests.caching.conftest import FakeClock
 from tests.handlers.social.conftest import SocialTable
+from tests.runtime.caching.conftest import FakeClock
 
 DEPLOYED = CacheEndpoint(region="us-east-1", host="master.sessions.use1.cache.amazonaws.com", port=6380)
 PROMOTED = CacheEndpoint(region="eu-west-1", host="master.sessions.euw1.cache.amazonaws.com", port=6380)

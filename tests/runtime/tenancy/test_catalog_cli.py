@@ -1,0 +1,134 @@
+"""The catalog command line: add/remove rewrite the file without moving anyone; errors exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dbpatterns.runtime.tenancy.catalog import load_catalog
+from dbpatterns.runtime.tenancy.catalog_cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def catalog_path(tmp_path: Path) -> Path:
+    path = tmp_path / "tenants.json"
+    shutil.copy(REPO_ROOT / "tenants.json", path)
+    return path
+
+
+def test_validate_prints_the_summary_and_fits_the_quotas(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--catalog", str(catalog_path)]) == 0
+
+    out = capsys.readouterr().out
+    assert "8 tenants (4 pooled, 2 standard, 2 enterprise)" in out
+    assert "shard 1: 4 tenants" in out
+    assert "fits the default regional RDS quotas" in out
+
+
+def test_add_gives_a_pooled_tenant_the_lowest_shard_with_room_and_moves_nobody(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {t.tenant_id: t for t in load_catalog(catalog_path)}
+
+    assert (
+        main(
+            [
+                "add",
+                "--catalog",
+                str(catalog_path),
+                "--id",
+                "umbrella",
+                "--name",
+                "Umbrella",
+                "--tier",
+                "pooled",
+            ]
+        )
+        == 0
+    )
+
+    after = load_catalog(catalog_path)
+    assert after.get("umbrella").shard == 1
+    assert {t.tenant_id: t for t in after if t.tenant_id != "umbrella"} == before
+    assert "added umbrella (pooled) in shard 1; database pool-001" in capsys.readouterr().out
+
+
+def test_add_and_remove_round_trip_leaves_the_file_as_it_was(catalog_path: Path) -> None:
+    original = load_catalog(catalog_path)
+
+    assert (
+        main(
+            [
+                "add",
+                "--catalog",
+                str(catalog_path),
+                "--id",
+                "wayne",
+                "--name",
+                "Wayne",
+                "--tier",
+                "enterprise",
+                "--readers",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert load_catalog(catalog_path).get("wayne").overrides.readers == 2
+    assert main(["remove", "--catalog", str(catalog_path), "--id", "wayne"]) == 0
+
+    assert load_catalog(catalog_path) == original
+
+
+def test_an_override_that_makes_no_sense_exits_2_naming_the_tenant_and_leaves_the_file_alone(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = catalog_path.read_text()
+
+    code = main(
+        [
+            "add",
+            "--catalog",
+            str(catalog_path),
+            "--id",
+            "tiny",
+            "--name",
+            "Tiny",
+            "--tier",
+            "pooled",
+            "--readers",
+            "1",
+        ]
+    )
+
+    assert code == 2
+    assert "tenant 'tiny'" in capsys.readouterr().err
+    assert catalog_path.read_text() == text
+
+
+def test_quotas_of_a_generated_fleet_print_the_warning_with_the_quota_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = tmp_path / "fleet.json"
+    assert main(["generate", "--out", str(out_path)]) == 0
+    assert len(json.loads(out_path.read_text())["tenants"]) == 1000
+
+    assert main(["quotas", "--catalog", str(out_path), "--shared-groups"]) == 0
+
+    out = capsys.readouterr().out
+    assert "db_instances: 139" in out
+    assert "warning: RDS quota 'DB instances': the fleet needs 139, the region allows 40" in out
+
+
+def test_a_limit_for_an_unknown_quota_is_refused(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["quotas", "--catalog", str(catalog_path), "--limit", "DB instanses=100"]) == 2
+    assert "--limit" in capsys.readouterr().err
