@@ -7,7 +7,7 @@ Context keys (defaults in cdk.json; override with ``cdk synth -c key=value``):
   secondary_regions      comma-separated other regions of the multi-region stacks
   profile                ``sandbox`` (removable, smallest sizes) or ``production`` (retained, HA)
   showcases              costly parts to deploy: ``all``, ``none`` or a comma-separated list of
-                         ``global-cache``, ``cross-region``, ``aurora-clone``, ``tenancy``
+                         ``global-cache``, ``cross-region``, ``aurora-clone``, ``backup``, ``tenancy``
                          (default: all in production, none in a sandbox)
   tenant_catalog         the tenant catalog file of use case 3 (``tenants.json``)
   tenancy_connect_scope  ``per_database`` (one rds-db:connect statement per database, up to 40)

@@ -8,12 +8,14 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
 
+from dbpatterns.backup import DatabaseBackupSelection, DatabaseBackupSelectionProps, databases_in
 from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.compliance import ScopedNagPack
 from dbpatterns.runtime.tenancy.catalog import TenantCatalog
 from stacks.api_gateway_account_stack import ApiGatewayAccountStack
 from stacks.aurora_secondary_stack import AuroraSecondaryStack
 from stacks.aurora_showcase_stack import AuroraShowcaseStack
+from stacks.backup_stack import BackupCopyVaultStack, BackupStack
 from stacks.config import AppConfig, Showcase
 from stacks.dynamodb_showcase_stack import DynamoDbShowcaseStack
 from stacks.elasticache_secondary_stack import ElastiCacheSecondaryStack
@@ -98,7 +100,38 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
         # The tenant API's stage logs through the account's CloudWatch role, set by that stack.
         fleet[0].add_stack_dependency(account, "Stage execution logging needs the account's CloudWatch role")
         stacks += fleet
+    if config.shows(Showcase.BACKUP):
+        stacks += _backup(app, config, stacks)
     return [*networks.stacks, *stacks]
+
+
+def _backup(app: App, config: AppConfig, stacks: list[Stack]) -> list[Stack]:
+    """The backup plan, and in each primary-region stack with databases a selection listing them."""
+    copies = (
+        BackupCopyVaultStack(
+            app,
+            "DbPatterns-BackupCopies",
+            env=config.env(config.secondary_regions[0]),
+            profile=config.profile,
+            description="dbpatterns: AWS Backup vault receiving the primary region's copies (DR)",
+        )
+        if config.secondary_regions
+        else None
+    )
+    plan = BackupStack(
+        app,
+        "DbPatterns-Backup",
+        env=config.env(),
+        profile=config.profile,
+        copies=copies,
+        description="dbpatterns: AWS Backup vault and plan for every database of the primary region",
+    )
+    for stack in stacks:
+        if stack.region == config.primary_region and databases_in(stack):
+            DatabaseBackupSelection(
+                stack, "Backup", DatabaseBackupSelectionProps(plan=plan.backup.plan, role=plan.backup.role)
+            )
+    return [*([copies] if copies is not None else []), plan]
 
 
 def _api_stacks(app: App, config: AppConfig, networks: RegionalNetworks) -> list[Stack]:

@@ -30,6 +30,10 @@ class Showcase(enum.Enum):
     CROSS_REGION = "cross-region"
     #: A copy-on-write clone of the Aurora showcase cluster (its own Serverless v2 instance).
     AURORA_CLONE = "aurora-clone"
+    #: AWS Backup: a daily and monthly plan over every database of the primary region, copied to the
+    #: first secondary region. Idle it costs nothing; its vaults are retained when the stacks are
+    #: deleted (a vault holding recovery points cannot be), which a sandbox would have to clean by hand.
+    BACKUP = "backup"
     #: Use case 3's fleet from tenants.json (a pooled shard, standard and enterprise tenants): about
     #: $310 a month with the sample catalog.
     TENANCY = "tenancy"
