@@ -82,7 +82,7 @@ def current_access() -> TenantDataAccess:
 
 
 class _TenantClaimError(Exception):
-    pass
+    """The caller's token carries no usable ``custom:tenant_id`` claim (answered with 403)."""
 
 
 def _tenant() -> str:

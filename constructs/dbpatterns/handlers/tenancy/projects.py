@@ -32,11 +32,11 @@ class InvalidRequestError(ValueError):
 
 
 class NotFoundError(LookupError):
-    pass
+    """The project or task does not exist for this tenant (answered with 404)."""
 
 
 class ConflictError(ValueError):
-    pass
+    """The request contradicts what is stored for this tenant (answered with 409)."""
 
 
 @dataclass(frozen=True)
