@@ -25,6 +25,7 @@ from dbpatterns.common.interfaces import (
     check_subnet_selection,
     check_vpc,
 )
+from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
@@ -60,7 +61,6 @@ from dbpatterns.rds.shared import (
     check_shared_groups,
     engine_parameter_group,
     isolated_subnets,
-    metric_options,
 )
 
 #: Aurora limits (Aurora User Guide): 15 readers per cluster, backtrack up to 72 hours (Aurora MySQL),
@@ -408,37 +408,37 @@ class AuroraCluster(Construct):
 
     def metric(self, metric_name: str, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """Any ``AWS/RDS`` metric of the cluster (``DBClusterIdentifier``), by its CloudWatch name."""
-        return self.cluster.metric(metric_name, **metric_options(props))
+        return self.cluster.metric(metric_name, **metric_kwargs(props))
 
     def metric_cpu_utilization(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``CPUUtilization`` (percent)."""
-        return self.cluster.metric_cpu_utilization(**metric_options(props))
+        return self.cluster.metric_cpu_utilization(**metric_kwargs(props))
 
     def metric_database_connections(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``DatabaseConnections``."""
-        return self.cluster.metric_database_connections(**metric_options(props))
+        return self.cluster.metric_database_connections(**metric_kwargs(props))
 
     def metric_freeable_memory(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``FreeableMemory`` (bytes)."""
-        return self.cluster.metric_freeable_memory(**metric_options(props))
+        return self.cluster.metric_freeable_memory(**metric_kwargs(props))
 
     def metric_deadlocks(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``Deadlocks`` per second."""
-        return self.cluster.metric_deadlocks(**metric_options(props))
+        return self.cluster.metric_deadlocks(**metric_kwargs(props))
 
     def metric_volume_bytes_used(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``VolumeBytesUsed``: the cluster volume's billed size."""
-        return self.cluster.metric_volume_bytes_used(**metric_options(props))
+        return self.cluster.metric_volume_bytes_used(**metric_kwargs(props))
 
     def metric_serverless_database_capacity(
         self, props: cloudwatch.MetricOptions | None = None
     ) -> cloudwatch.Metric:
         """``ServerlessDatabaseCapacity``: ACUs in use (Serverless v2)."""
-        return self.cluster.metric_serverless_database_capacity(**metric_options(props))
+        return self.cluster.metric_serverless_database_capacity(**metric_kwargs(props))
 
     def metric_acu_utilization(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``ACUUtilization``: capacity in use as a percentage of the maximum (Serverless v2)."""
-        return self.cluster.metric_acu_utilization(**metric_options(props))
+        return self.cluster.metric_acu_utilization(**metric_kwargs(props))
 
 
 #: Instance families an Aurora global database accepts (memory-optimized), besides Serverless v2.

@@ -20,9 +20,11 @@ _OPTION_NAMES = tuple(
 )
 
 
-def metric_kwargs(options: cloudwatch.MetricOptions | None) -> dict[str, Any]:
-    """The options that are set, as keyword arguments for an L2 ``metric_*`` method."""
-    if options is None:
-        return {}
-    values = {name: getattr(options, name) for name in _OPTION_NAMES}
-    return {name: value for name, value in values.items() if value is not None}
+def metric_kwargs(options: cloudwatch.MetricOptions | None, **defaults: Any) -> dict[str, Any]:
+    """The options that are set, as keyword arguments for an L2 ``metric_*`` method, over ``defaults``
+    (e.g. ``statistic="Maximum"`` where the metric's useful statistic is not the L2's)."""
+    kwargs = dict(defaults)
+    if options is not None:
+        values = {name: getattr(options, name) for name in _OPTION_NAMES}
+        kwargs.update({name: value for name, value in values.items() if value is not None})
+    return kwargs

@@ -21,6 +21,7 @@ from dbpatterns.common.interfaces import (
     check_subnet_selection,
     check_vpc,
 )
+from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
@@ -56,7 +57,6 @@ from dbpatterns.rds.shared import (
     check_shared_groups,
     engine_parameter_group,
     isolated_subnets,
-    metric_options,
 )
 
 #: General-purpose SSD storage limits, in GiB.
@@ -377,31 +377,31 @@ class RdsInstance(Construct):
 
     def metric(self, metric_name: str, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """Any ``AWS/RDS`` metric of the instance, by its CloudWatch name."""
-        return self.instance.metric(metric_name, **metric_options(props))
+        return self.instance.metric(metric_name, **metric_kwargs(props))
 
     def metric_cpu_utilization(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``CPUUtilization`` (percent)."""
-        return self.instance.metric_cpu_utilization(**metric_options(props))
+        return self.instance.metric_cpu_utilization(**metric_kwargs(props))
 
     def metric_database_connections(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``DatabaseConnections``."""
-        return self.instance.metric_database_connections(**metric_options(props))
+        return self.instance.metric_database_connections(**metric_kwargs(props))
 
     def metric_free_storage_space(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``FreeStorageSpace`` (bytes)."""
-        return self.instance.metric_free_storage_space(**metric_options(props))
+        return self.instance.metric_free_storage_space(**metric_kwargs(props))
 
     def metric_freeable_memory(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``FreeableMemory`` (bytes)."""
-        return self.instance.metric_freeable_memory(**metric_options(props))
+        return self.instance.metric_freeable_memory(**metric_kwargs(props))
 
     def metric_read_iops(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``ReadIOPS``."""
-        return self.instance.metric_read_iops(**metric_options(props))
+        return self.instance.metric_read_iops(**metric_kwargs(props))
 
     def metric_write_iops(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``WriteIOPS``."""
-        return self.instance.metric_write_iops(**metric_options(props))
+        return self.instance.metric_write_iops(**metric_kwargs(props))
 
 
 def _validate(label: str, props: RdsInstanceProps) -> tuple[EngineFamily, ec2.InstanceType, bool]:

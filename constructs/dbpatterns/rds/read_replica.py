@@ -19,6 +19,7 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct, Node
 
 from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
+from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
@@ -45,7 +46,6 @@ from dbpatterns.rds.shared import (
     check_instance_type,
     engine_parameter_group,
     isolated_subnets,
-    metric_options,
 )
 
 
@@ -257,23 +257,23 @@ class RdsReadReplica(Construct):
 
     def metric(self, metric_name: str, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """Any ``AWS/RDS`` metric of the replica, by its CloudWatch name."""
-        return self.instance.metric(metric_name, **metric_options(props))
+        return self.instance.metric(metric_name, **metric_kwargs(props))
 
     def metric_replica_lag(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``ReplicaLag``: seconds the replica is behind its source (maximum over 5 minutes by default)."""
-        return self.instance.metric("ReplicaLag", **metric_options(props, statistic="Maximum"))
+        return self.instance.metric("ReplicaLag", **metric_kwargs(props, statistic="Maximum"))
 
     def metric_cpu_utilization(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``CPUUtilization`` (percent)."""
-        return self.instance.metric_cpu_utilization(**metric_options(props))
+        return self.instance.metric_cpu_utilization(**metric_kwargs(props))
 
     def metric_database_connections(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``DatabaseConnections``."""
-        return self.instance.metric_database_connections(**metric_options(props))
+        return self.instance.metric_database_connections(**metric_kwargs(props))
 
     def metric_freeable_memory(self, props: cloudwatch.MetricOptions | None = None) -> cloudwatch.Metric:
         """``FreeableMemory`` (bytes)."""
-        return self.instance.metric_freeable_memory(**metric_options(props))
+        return self.instance.metric_freeable_memory(**metric_kwargs(props))
 
 
 def _region(construct: Construct) -> str:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
@@ -31,37 +29,10 @@ MIN_ROTATION, MAX_ROTATION = Duration.hours(4), Duration.days(1000)
 DEFAULT_ROTATION = Duration.days(30)
 DEFAULT_BACKUP_RETENTION = Duration.days(7)
 
-#: The fields of ``cloudwatch.MetricOptions``, passed on by the ``metric_*`` methods.
-_METRIC_OPTION_FIELDS = (
-    "account",
-    "color",
-    "dimensions_map",
-    "id",
-    "label",
-    "period",
-    "region",
-    "stack_account",
-    "stack_region",
-    "statistic",
-    "unit",
-    "visible",
-)
-
 
 def isolated_subnets(selection: ec2.SubnetSelection | None) -> ec2.SubnetSelection:
     """``selection``, or the VPC's private isolated subnets."""
     return selection or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-
-
-def metric_options(props: cloudwatch.MetricOptions | None, **defaults: Any) -> dict[str, Any]:
-    """``props`` as keyword arguments for an L2 ``metric_*`` method, over the given ``defaults``."""
-    options = dict(defaults)
-    if props is not None:
-        for name in _METRIC_OPTION_FIELDS:
-            value = getattr(props, name)
-            if value is not None:
-                options[name] = value
-    return options
 
 
 def engine_parameter_group(
