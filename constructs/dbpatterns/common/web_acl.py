@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_range, require
 
@@ -34,7 +34,7 @@ class ApiWebAclProps:
     profile: DeploymentProfile
     #: Requests one IP may send in 5 minutes before WAF blocks it (10-2e9) - 1,000 by default.
     rate_limit_per_ip: int = 1_000
-    #: Key for the WAF log group - CloudWatch Logs' own encryption by default.
+    #: Key for the WAF log group - the stack's shared logs key (``common.logs.stack_logs_key``) by default.
     log_encryption_key: kms.IKey | None = None
 
 
@@ -104,13 +104,12 @@ class ApiWebAcl(Construct):
         )
 
         log_group_name = f"aws-waf-logs-{Aws.STACK_NAME}-{props.api_name}"
-        self.log_group = logs.LogGroup(
+        self.log_group = create_log_group(
             self,
             "Logs",
+            profile=props.profile,
             log_group_name=log_group_name,
-            retention=props.profile.log_retention,
             encryption_key=props.log_encryption_key,
-            removal_policy=props.profile.removal_policy,
         )
         # WAF wants the log group ARN without the ":*" suffix that LogGroup.log_group_arn carries.
         log_group_arn = Stack.of(self).format_arn(

@@ -63,7 +63,7 @@ class LedgerCommandApiProps:
     idempotency_ttl: Duration = field(default_factory=lambda: Duration.hours(24))
     #: Requests one IP may send in 5 minutes before the web ACL blocks it - 1,000 by default.
     rate_limit_per_ip: int = 1_000
-    #: Key for the access and WAF log groups - CloudWatch Logs' own encryption by default.
+    #: Key for the access and WAF log groups - the stack's shared logs key by default.
     log_encryption_key: kms.IKey | None = None
 
 

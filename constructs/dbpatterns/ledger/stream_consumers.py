@@ -137,7 +137,7 @@ class LedgerStreamConsumersProps:
     fraud_velocity_window: Duration = field(default_factory=lambda: Duration.minutes(10))
     #: Key for the alert topic and the failure queue - a new key with yearly rotation by default.
     encryption_key: kms.IKey | None = None
-    #: KMS key of the functions' log groups - CloudWatch Logs' own encryption by default.
+    #: KMS key of the functions' log groups - the stack's shared logs key by default.
     log_encryption_key: kms.IKey | None = None
     #: Topic the iterator-age and failure-queue alarms notify - none by default.
     alarm_topic: sns.ITopic | None = None
