@@ -27,6 +27,7 @@ from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.metrics import metric_kwargs
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import (
     check_instance,
     check_int,
@@ -129,7 +130,8 @@ class HandlerFunctionProps:
     #: Extra layers, e.g. with a client library the runtime lacks - none by default.
     layers: Sequence[lambda_.ILayerVersion] = ()
     #: KMS key for the function's log group; its policy must admit CloudWatch Logs (see
-    #: ``encryption.allow_cloudwatch_logs``) - CloudWatch Logs' own encryption by default.
+    #: ``encryption.allow_cloudwatch_logs``) - the stack's shared logs key (``common.logs.stack_logs_key``)
+    #: by default.
     log_encryption_key: kms.IKey | None = None
 
 
@@ -154,7 +156,7 @@ class HandlerFunction(Construct):
         )
         # Our own role: the default one carries the AWSLambdaBasicExecutionRole managed policy, which
         # may write to every log group in the account. This one may write only to its own.
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),

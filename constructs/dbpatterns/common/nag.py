@@ -26,3 +26,18 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
             f"say in at least {_MIN_REASON_LENGTH} characters why this resource is fine"
         )
     Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+#: Rule-ID prefixes of cdk-nag's compliance-framework packs, which share rule names (``LambdaDLQ``...):
+#: NIST 800-53 rev. 5, HIPAA Security and PCI DSS 3.2.1.
+FRAMEWORK_PACKS = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+
+
+def acknowledge_framework_rule(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge cdk-nag rule ``rule`` (e.g. ``"LambdaDLQ"``) of each compliance-framework pack
+    (:data:`FRAMEWORK_PACKS`) on ``construct``: one finding per pack, for the same reason.
+
+    A pack that has no such rule, or that does not check ``construct``'s stack, ignores it.
+    """
+    for pack in FRAMEWORK_PACKS:
+        acknowledge(construct, f"{pack}-{rule}", reason)

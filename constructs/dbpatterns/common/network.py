@@ -12,6 +12,7 @@ from constructs import Construct
 
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import (
     PropValidationError,
     check_range,
@@ -126,7 +127,7 @@ class IsolatedNetwork(Construct):
         self.isolated_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
         flow_log_group = create_log_group(self, "FlowLogs", profile=props.profile)
-        flow_log_role = iam.Role(
+        flow_log_role = ManagedPolicyRole(
             self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
         )
         self.flow_log = self.vpc.add_flow_log(

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from dbpatterns.common.network import select_subnet_ids
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import (
     check_instance,
     check_int,
@@ -113,7 +114,7 @@ class DaxCache(Construct):
             },
         )
 
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("dax.amazonaws.com"),

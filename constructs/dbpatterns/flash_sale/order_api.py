@@ -21,6 +21,7 @@ from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue
 from dbpatterns.common.rest_api import check_throttling, create_rest_api
+from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import check_instance, check_int, check_range, construct_label
 from dbpatterns.common.web_acl import MAX_RATE_LIMIT as WAF_MAX_RATE_LIMIT
 from dbpatterns.common.web_acl import MIN_RATE_LIMIT as WAF_MIN_RATE_LIMIT
@@ -155,7 +156,7 @@ class OrderIntakeApi(Construct):
             # Unique in the app: the API's metrics (and alarms) are keyed by its name.
             rest_api_name=Names.unique_resource_name(self, max_length=MAX_API_NAME_LENGTH),
         )
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "SqsRole",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),

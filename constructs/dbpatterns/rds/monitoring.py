@@ -13,7 +13,7 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from dbpatterns.common.durations import check_duration, whole
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.rds.engines import EngineFamily
 
@@ -103,6 +103,14 @@ def acknowledge_log_retention_provider(scope: Construct) -> None:
         "AwsSolutions-IAM5[Resource::*]",
         "logs:PutRetentionPolicy/DeleteRetentionPolicy on any log group: the RDS log group names are "
         "known only after RDS creates them at deploy time; the function can change retention, not read logs.",
+    )
+    role = provider.node.try_find_child("ServiceRole")
+    policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
+    acknowledge_framework_rule(
+        policy or provider,
+        "IAMNoInlinePolicy",
+        "aws-cdk-lib's log-retention singleton writes its grants to its role's inline DefaultPolicy and "
+        "offers no hook for a managed one; it only sets the retention of RDS's exported log groups.",
     )
 
 

@@ -17,8 +17,9 @@ from constructs import Construct
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.interfaces import check_interface, check_subnet_selection, check_vpc
 from dbpatterns.common.logs import create_log_group
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
+from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import check_instance, check_required, construct_label
 from dbpatterns.tenancy.ca_bundle import LAMBDA_BUNDLE_PATH
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable
@@ -30,6 +31,7 @@ DIRECTORY_RESOURCE_TYPE = "Custom::TenantDirectoryEntry"
 #: Migrations are small DDL batches; the timeout also covers a database that just finished booting.
 SCHEMA_TIMEOUT = Duration.minutes(5)
 DIRECTORY_TIMEOUT = Duration.minutes(1)
+LAMBDA_PRINCIPAL = iam.ServicePrincipal("lambda.amazonaws.com")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,11 +138,13 @@ class TenantProvisioning(Construct):
             "SchemaProvider",
             self.schema_function,
             create_log_group(self, "SchemaProviderLogs", profile=props.profile),
+            ManagedPolicyRole(self, "SchemaProviderRole", assumed_by=LAMBDA_PRINCIPAL),
         )
         self.directory_provider = self._provider(
             "DirectoryProvider",
             self.directory_function,
             create_log_group(self, "DirectoryProviderLogs", profile=props.profile),
+            ManagedPolicyRole(self, "DirectoryProviderRole", assumed_by=LAMBDA_PRINCIPAL),
         )
         self.schema_service_token: str = self.schema_provider.service_token
         self.directory_service_token: str = self.directory_provider.service_token
@@ -156,21 +160,38 @@ class TenantProvisioning(Construct):
         return self.schema_function.role
 
     def _provider(
-        self, construct_id: str, function: HandlerFunction, log_group: logs.ILogGroup
+        self, construct_id: str, function: HandlerFunction, log_group: logs.LogGroup, role: ManagedPolicyRole
     ) -> cr.Provider:
-        provider = cr.Provider(self, construct_id, on_event_handler=function.function, log_group=log_group)
-        framework = provider.node.find_child("framework-onEvent")
-        acknowledge(
-            framework,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "aws-cdk-lib's custom-resource framework function (CDK-owned code that only relays "
-            "CloudFormation events to our function) logs with the basic execution policy.",
+        """CDK's provider framework for ``function``, with a role of ours: its grants land in a managed
+        policy, and it may write only to ``log_group`` (no AWS managed logging policy)."""
+        log_group.grant_write(role)
+        provider = cr.Provider(
+            self, construct_id, on_event_handler=function.function, log_group=log_group, role=role
         )
         acknowledge(
-            framework,
+            role,
             f"AwsSolutions-IAM5[Resource::<{_logical_id(function)}.Arn>:*]",
             "The framework may invoke every version and alias of exactly one function, ours; aws-cdk-lib "
             "writes the ':*' so a new version needs no policy change.",
+        )
+        framework = provider.node.find_child("framework-onEvent")
+        acknowledge_framework_rule(
+            framework,
+            "LambdaInsideVPC",
+            "aws-cdk-lib's provider framework answers CloudFormation through a pre-signed S3 URL and calls "
+            "our function through the Lambda API; the isolated subnets have no route to either.",
+        )
+        acknowledge_framework_rule(
+            framework,
+            "LambdaDLQ",
+            "Invoked by CloudFormation for one custom-resource event: a failure is reported back to the "
+            "stack, which rolls back; there is no event left to keep for a retry.",
+        )
+        acknowledge_framework_rule(
+            framework,
+            "LambdaConcurrency",
+            "Runs only while CloudFormation deploys a tenant database, one event per resource; reserving "
+            "concurrency would take from the account's pool and protect nothing downstream.",
         )
         return provider
 
