@@ -60,7 +60,9 @@ from dbpatterns.rds.shared import (
     check_secret_rotation,
     check_shared_groups,
     engine_parameter_group,
+    engine_port_connections,
     isolated_subnets,
+    pin_ingress_ports,
 )
 
 #: Aurora limits (Aurora User Guide): 15 readers per cluster, backtrack up to 72 hours (Aurora MySQL),
@@ -333,7 +335,7 @@ class AuroraCluster(Construct):
             else None,
             performance_insight_encryption_key=self.encryption_key if insights else None,
         )
-        self._connections = self.cluster.connections
+        self._connections = engine_port_connections(self.cluster.connections, family.default_port)
         self.writer_endpoint = self.cluster.cluster_endpoint
         #: Load-balanced across the readers (the writer when there are none): send reporting queries here.
         self.reader_endpoint = self.cluster.cluster_read_endpoint
@@ -367,6 +369,7 @@ class AuroraCluster(Construct):
             vpc_subnets=vpc_subnets,
             endpoint=props.secrets_manager_endpoint,
         )
+        pin_ingress_ports(self.cluster.connections, family.default_port)
 
     @property
     def connections(self) -> ec2.Connections:

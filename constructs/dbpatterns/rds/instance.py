@@ -56,7 +56,9 @@ from dbpatterns.rds.shared import (
     check_secret_rotation,
     check_shared_groups,
     engine_parameter_group,
+    engine_port_connections,
     isolated_subnets,
+    pin_ingress_ports,
 )
 
 #: General-purpose SSD storage limits, in GiB.
@@ -274,7 +276,7 @@ class RdsInstance(Construct):
             else None,
             performance_insight_encryption_key=self.encryption_key if insights else None,
         )
-        self._connections = self.instance.connections
+        self._connections = engine_port_connections(self.instance.connections, family.default_port)
         acknowledge_default_port(self.instance)
         acknowledge_log_retention_provider(self)
         if not deletion_protection:
@@ -292,6 +294,7 @@ class RdsInstance(Construct):
             vpc_subnets=isolated_subnets(props.vpc_subnets),
             endpoint=props.secrets_manager_endpoint,
         )
+        pin_ingress_ports(self.instance.connections, family.default_port)
 
         for replica_id in REPLICA_IDS[: props.read_replicas]:
             self.add_read_replica(replica_id, monitoring_interval=props.monitoring_interval)

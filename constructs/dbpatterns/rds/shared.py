@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from dbpatterns.common.durations import check_duration
 from dbpatterns.common.interfaces import check_interface
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.validation import PropValidationError
 from dbpatterns.rds.engines import EngineFamily
 
@@ -63,12 +63,33 @@ def acknowledge_default_port(construct: Construct) -> None:
 
 
 def acknowledge_no_deletion_protection(construct: Construct) -> None:
-    acknowledge(
-        construct,
-        "AwsSolutions-RDS10",
+    reason = (
         "Deletion protection is off on purpose (sandbox profile or deletion_protection=False) so the "
-        "sandbox can be torn down; the production profile turns it on.",
+        "sandbox can be torn down; the production profile turns it on."
     )
+    acknowledge(construct, "AwsSolutions-RDS10", reason)
+    acknowledge_framework_rule(construct, "RDSInstanceDeletionProtectionEnabled", reason)
+
+
+def engine_port_connections(connections: ec2.Connections, port: int) -> ec2.Connections:
+    """``connections`` (an RDS or Aurora L2's) with the engine's ``port`` as a number.
+
+    aws-cdk-lib's database L2s use the endpoint's port attribute (a token) as the default port, so
+    every ingress rule they add reads ``FromPort: {"Fn::GetAtt": ...}``: a template reader (and
+    cdk-nag's open-port rules, which cannot resolve it) cannot see which port is open. The constructs
+    keep the engine's standard port, so the number is known at synth time.
+    """
+    return ec2.Connections(security_groups=connections.security_groups, default_port=ec2.Port.tcp(port))
+
+
+def pin_ingress_ports(connections: ec2.Connections, port: int) -> None:
+    """Give the ingress rules aws-cdk-lib already added to ``connections``' security groups with the
+    port token (e.g. for the rotation function) the engine's ``port`` as a number."""
+    for security_group in connections.security_groups:
+        for child in security_group.node.children:
+            if isinstance(child, ec2.CfnSecurityGroupIngress) and Token.is_unresolved(child.from_port):
+                child.from_port = port
+                child.to_port = port
 
 
 def check_parameters(
