@@ -20,7 +20,7 @@ from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps, check_environment
 from dbpatterns.common.layers import PinnedDistribution, VerifiedLayerContent
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
 from dbpatterns.common.validation import (
@@ -276,6 +276,18 @@ class FlashSaleOrderPipeline(Construct):
             report_batch_item_failures=True,
         )
         self.processor.function.add_event_source(self.event_source)
+        acknowledge_framework_rule(
+            self.processor.function,
+            "LambdaDLQ",
+            "Triggered by the order queue's event source mapping: an order that keeps failing moves to the "
+            "queue's own dead-letter queue; a function DLQ covers asynchronous invokes only.",
+        )
+        acknowledge_framework_rule(
+            self.processor.function,
+            "LambdaConcurrency",
+            "The event source mapping's maximum concurrency (max_concurrency) bounds the processor and so "
+            "the DAX connections; a reservation below it would throttle polls and burn receive counts.",
+        )
 
         self.order_status = self._order_status_function(props)
 
@@ -339,6 +351,18 @@ class FlashSaleOrderPipeline(Construct):
             ),
         )
         self.orders.grant(function, "dynamodb:BatchGetItem")
+        acknowledge_framework_rule(
+            function.function,
+            "LambdaDLQ",
+            "Invoked synchronously by API Gateway for GET /orders/{order_id}: a failure is a 5xx to the "
+            "polling client, and a read has nothing to redeliver.",
+        )
+        acknowledge_framework_rule(
+            function.function,
+            "LambdaConcurrency",
+            "Reads on-demand DynamoDB only, which needs no shielding; the method's own throttle bounds the "
+            "polling, and a reservation would take from the account's unreserved pool.",
+        )
         return function
 
     def _processor_environment(self, props: FlashSaleOrderPipelineProps) -> dict[str, str]:

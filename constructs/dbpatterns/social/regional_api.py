@@ -21,7 +21,7 @@ from constructs import Construct
 from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.api_schema import json_schema
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import STAGE_NAME, check_throttling, create_rest_api
 from dbpatterns.common.validation import (
@@ -261,6 +261,19 @@ class SocialRegionalApi(Construct):
                 ),
             )
             self._grant(function, group, props)
+            acknowledge_framework_rule(
+                function.function,
+                "LambdaDLQ",
+                f"Invoked synchronously by API Gateway (Lambda proxy) for the {group_id} routes: a failure "
+                "is a 5xx to the client, who retries; no asynchronous event is left to keep.",
+            )
+            acknowledge_framework_rule(
+                function.function,
+                "LambdaConcurrency",
+                "Its downstreams, the on-demand table replica and the session cache (tens of thousands of "
+                "connections), need no shielding; the stage throttle bounds invocations, and a reservation "
+                "would take from the region's unreserved pool.",
+            )
             self.functions[group_id] = function
 
         self.api, self.access_logs = create_rest_api(

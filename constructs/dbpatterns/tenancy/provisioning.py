@@ -133,6 +133,19 @@ class TenantProvisioning(Construct):
             ),
         )
         props.directory.grant_register(self.directory_function)
+        for function in (self.schema_function, self.directory_function):
+            acknowledge_framework_rule(
+                function.function,
+                "LambdaDLQ",
+                "Invoked synchronously by the custom-resource provider framework during a deployment: a "
+                "failure fails the tenant database's stack update, which rolls back; nothing is queued.",
+            )
+            acknowledge_framework_rule(
+                function.function,
+                "LambdaConcurrency",
+                "Runs once per tenant database and deployment, so it never crowds the database; a "
+                "reservation would hold account concurrency idle between deployments.",
+            )
 
         self.schema_provider = self._provider(
             "SchemaProvider",

@@ -20,7 +20,7 @@ from constructs import Construct
 from dbpatterns.common.api_logging import AccountCloudWatchRole
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
 from dbpatterns.common.interfaces import check_interface, check_subnet_selection, check_vpc
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.rest_api import check_throttling, create_rest_api
 from dbpatterns.common.validation import (
@@ -60,6 +60,12 @@ ROUTES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 #: the directory) 40 such policies stay below it with room to spare (measured by
 #: ``tests/tenancy/test_iam_budget.py``).
 MAX_PER_DATABASE_GRANTS = 40
+#: The function's reserved concurrency in production: each execution holds at most one connection per
+#: database, so a tenant database sees at most this many from the API - a tenth of what the smallest
+#: production class (db.m7g.large, ~900 for PostgreSQL) admits - while 100 executions of a ~50 ms
+#: request still serve far more than the stage's default 100 requests per second. It leaves 900 of
+#: the default 1,000 for the account's unreserved pool (minimum 100).
+PRODUCTION_RESERVED_CONCURRENCY = 100
 
 
 class ConnectScope(enum.Enum):
@@ -102,8 +108,10 @@ class TenantApiProps:
     rate_limit_per_ip: int = 1_000
     """Requests one IP may send in 5 minutes before the web ACL blocks it - 1,000 by default."""
     reserved_concurrency: int | None = None
-    """Reserved concurrency of the function, which bounds the connections it opens per database - none
-    by default (the account's unreserved pool)."""
+    """Reserved concurrency of the function, which bounds the connections it opens per database -
+    :data:`PRODUCTION_RESERVED_CONCURRENCY` in production, none (the account's unreserved pool) in a
+    sandbox, whose new account may have a concurrency quota of only 10 and could not deploy a
+    reservation."""
 
 
 @jsii.implements(ec2.IConnectable, iam.IGrantable)
@@ -143,6 +151,9 @@ class TenantApi(Construct):
         )
         self._connections = self.security_group.connections
 
+        reserved_concurrency = props.reserved_concurrency or (
+            PRODUCTION_RESERVED_CONCURRENCY if profile.is_production else None
+        )
         self.function = HandlerFunction(
             self,
             "Handler",
@@ -157,7 +168,7 @@ class TenantApi(Construct):
                 },
                 timeout=Duration.seconds(15),
                 memory_size=512,
-                reserved_concurrent_executions=props.reserved_concurrency,
+                reserved_concurrent_executions=reserved_concurrency,
                 vpc=props.vpc,
                 vpc_subnets=props.vpc_subnets,
                 security_groups=[self.security_group],
@@ -165,6 +176,19 @@ class TenantApi(Construct):
             ),
         )
         props.directory.grant_lookup(self.function)
+        acknowledge_framework_rule(
+            self.function.function,
+            "LambdaDLQ",
+            "Invoked synchronously by API Gateway for tenant CRUD: a failure is a 5xx to the client, and "
+            "the transaction it ran in the tenant database rolled back; nothing is left to queue.",
+        )
+        if reserved_concurrency is None:
+            acknowledge_framework_rule(
+                self.function.function,
+                "LambdaConcurrency",
+                "Sandbox: no reservation, so a new account (concurrency quota as low as 10) can deploy; "
+                "the stage throttle bounds the connections instead. Production reserves concurrency.",
+            )
         if props.connect_scope is ConnectScope.ACCOUNT:
             self._grant_connect_to_every_tenant_database()
 
