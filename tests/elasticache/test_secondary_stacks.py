@@ -88,7 +88,7 @@ def test_secondary_has_a_replica_to_fail_over_to_and_its_own_snapshots(
         "AWS::ElastiCache::ReplicationGroup",
         {
             "NumCacheClusters": 3 if profile.is_production else 2,
-            "SnapshotRetentionLimit": 7 if profile.is_production else 1,
+            "SnapshotRetentionLimit": 15 if profile.is_production else 1,
             "Port": 6380,
         },
     )

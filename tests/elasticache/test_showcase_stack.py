@@ -105,7 +105,7 @@ def test_auth_token_secret_is_generated_without_characters_elasticache_refuses_a
 def test_replication_group_keeps_daily_snapshots(template: Template, profile: DeploymentProfile) -> None:
     template.has_resource_properties(
         REPLICATION_GROUP,
-        {"SnapshotRetentionLimit": 7 if profile.is_production else 1, "SnapshotWindow": "03:00-04:00"},
+        {"SnapshotRetentionLimit": 15 if profile.is_production else 1, "SnapshotWindow": "03:00-04:00"},
     )
 
 

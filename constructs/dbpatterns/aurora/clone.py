@@ -12,7 +12,7 @@ from constructs import Construct
 
 from dbpatterns.aurora.cluster import AuroraCluster, check_serverless_v2_capacity
 from dbpatterns.common.durations import whole
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_instance, check_required, construct_label
 from dbpatterns.rds.monitoring import interval_seconds, retain_cluster_logs
@@ -127,6 +127,12 @@ class AuroraClone(Construct):
             performance_insights_retention_period=FREE_INSIGHTS_RETENTION_DAYS,
         )
         self.instance.apply_removal_policy(RemovalPolicy.DESTROY)  # the cluster holds the data
+        acknowledge_framework_rule(
+            self.instance,
+            "RDSInBackupPlan",
+            "The writer of a copy-on-write staging clone: AWS Backup backs up Aurora by cluster, never "
+            "by instance, and a lost staging clone is cloned again from the backed-up source.",
+        )
         retain_cluster_logs(self, self.cluster.ref, source.family, profile.log_retention)
         self.endpoint = self.cluster.attr_endpoint_address
         self._connections = ec2.Connections(

@@ -26,7 +26,7 @@ from dbpatterns.common.interfaces import (
     check_vpc,
 )
 from dbpatterns.common.metrics import metric_kwargs
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
@@ -341,6 +341,14 @@ class AuroraCluster(Construct):
         self.reader_endpoint = self.cluster.cluster_read_endpoint
         acknowledge_default_port(self.cluster)
         acknowledge_log_retention_provider(self)
+        for member in self.cluster.node.find_all():
+            if isinstance(member, rds.CfnDBInstance):
+                acknowledge_framework_rule(
+                    member,
+                    "RDSInBackupPlan",
+                    "An Aurora cluster member: AWS Backup backs up the whole cluster, selected by its "
+                    "cluster ARN, and never one of its instances.",
+                )
         if not deletion_protection:
             acknowledge_no_deletion_protection(self.cluster)
 

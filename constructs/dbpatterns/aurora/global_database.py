@@ -14,6 +14,7 @@ from constructs import Construct
 from dbpatterns.aurora.cluster import MAX_GLOBAL_SECONDARY_REGIONS, MAX_READERS, READER_IDS, AuroraCluster
 from dbpatterns.common.durations import whole
 from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
+from dbpatterns.common.nag import acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
@@ -165,6 +166,12 @@ class AuroraGlobalSecondary(Construct):
                 performance_insights_retention_period=FREE_INSIGHTS_RETENTION_DAYS if insights else None,
             )
             instance.apply_removal_policy(RemovalPolicy.DESTROY)  # the cluster holds the data
+            acknowledge_framework_rule(
+                instance,
+                "RDSInBackupPlan",
+                "An instance of a global database's secondary cluster: AWS Backup backs up Aurora by "
+                "cluster, and this cluster is a read-only copy of the primary, which is backed up.",
+            )
             self.instances.append(instance)
 
         retain_cluster_logs(self, self.cluster.ref, family, profile.log_retention)

@@ -20,7 +20,7 @@ from dbpatterns.common.durations import check_duration, whole
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
 from dbpatterns.common.logs import create_log_group
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
@@ -39,6 +39,21 @@ from dbpatterns.elasticache.supported import REDIS_OSS, VALKEY, check_engine_ver
 MIN_REPLICAS, MAX_REPLICAS = 0, 5
 #: Daily snapshots kept (``SnapshotRetentionLimit``, in days; 0 would turn snapshots off).
 MIN_SNAPSHOT_RETENTION, MAX_SNAPSHOT_RETENTION = Duration.days(1), Duration.days(35)
+#: Default snapshot retention in production: 15 days, the least NIST 800-53 R5 and HIPAA Security
+#: (cdk-nag ``ElastiCacheRedisClusterAutomaticBackup``) accept. A sandbox keeps 1 day.
+PRODUCTION_SNAPSHOT_RETENTION, SANDBOX_SNAPSHOT_RETENTION = Duration.days(15), Duration.days(1)
+
+
+def acknowledge_sandbox_snapshots(resource: Construct) -> None:
+    """The compliance packs' 15-day snapshot finding on a sandbox cache that keeps the default 1 day."""
+    acknowledge_framework_rule(
+        resource,
+        "ElastiCacheRedisClusterAutomaticBackup",
+        "Sandbox default: one daily snapshot kept for 1 day, enough to test a restore; the cache holds "
+        "sessions and cached reads rebuilt from the source, and production keeps 15 days.",
+    )
+
+
 MIN_PORT, MAX_PORT = 1, 65535
 #: Valkey/Redis OSS listen on 6379 by default; cdk-nag AwsSolutions-AEC5 asks for another port.
 DEFAULT_PORT = 6380
@@ -146,7 +161,7 @@ class CacheReplicationGroupProps:
     automatic_failover: bool = True
     """Multi-AZ with automatic failover to a replica (needs at least one replica) - on by default."""
     snapshot_retention: Duration | None = None
-    """Daily snapshots to keep, 1-35 whole days - 7 days in production, 1 day in a sandbox by default."""
+    """Daily snapshots to keep, 1-35 whole days - 15 days in production, 1 day in a sandbox by default."""
     snapshot_window: str = DEFAULT_SNAPSHOT_WINDOW
     """Daily snapshot window (UTC, ``hh24:mi-hh24:mi``, at least 60 minutes, not overlapping the
     maintenance window) - ``03:00-04:00`` by default."""
@@ -194,7 +209,9 @@ class CacheReplicationGroup(Construct):
         )
         replicas = profile.pick(props.replicas, production=2, sandbox=1)
         retention = profile.pick(
-            props.snapshot_retention, production=Duration.days(7), sandbox=Duration.days(1)
+            props.snapshot_retention,
+            production=PRODUCTION_SNAPSHOT_RETENTION,
+            sandbox=SANDBOX_SNAPSHOT_RETENTION,
         )
         _validate(label, props, engine_version, node_type, replicas, retention)
         super().__init__(scope, construct_id)
@@ -268,6 +285,8 @@ class CacheReplicationGroup(Construct):
             log_delivery_configurations=slow_log_delivery(self.slow_log),
         )
         self.resource.apply_removal_policy(profile.snapshot_removal_policy)
+        if props.snapshot_retention is None and not profile.is_production:
+            acknowledge_sandbox_snapshots(self.resource)
 
         self.endpoint_address = self.resource.attr_primary_end_point_address
         self.endpoint_port = self.resource.attr_primary_end_point_port

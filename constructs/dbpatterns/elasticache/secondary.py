@@ -31,6 +31,9 @@ from dbpatterns.elasticache.network import CacheNetwork, CacheNetworkProps
 from dbpatterns.elasticache.replication_group import (
     MAX_REPLICAS,
     MIN_REPLICAS,
+    PRODUCTION_SNAPSHOT_RETENTION,
+    SANDBOX_SNAPSHOT_RETENTION,
+    acknowledge_sandbox_snapshots,
     check_description,
     check_snapshot_retention,
     slow_log_delivery,
@@ -59,7 +62,7 @@ class CacheSecondaryReplicationGroupProps:
     """Read replicas (0-5; at least 1 when the primary fails over automatically, which secondaries
     inherit) - 2 in production, 1 in a sandbox by default."""
     snapshot_retention: Duration | None = None
-    """Daily snapshots to keep, 1-35 whole days - 7 days in production, 1 day in a sandbox by default."""
+    """Daily snapshots to keep, 1-35 whole days - 15 days in production, 1 day in a sandbox by default."""
     description: str | None = None
     """What this copy is for - "Secondary of <global datastore description>" by default."""
     encryption_key: kms.IKey | None = None
@@ -97,7 +100,9 @@ class CacheSecondaryReplicationGroup(Construct):
         profile = props.profile
         replicas = profile.pick(props.replicas, production=2, sandbox=1)
         retention = profile.pick(
-            props.snapshot_retention, production=Duration.days(7), sandbox=Duration.days(1)
+            props.snapshot_retention,
+            production=PRODUCTION_SNAPSHOT_RETENTION,
+            sandbox=SANDBOX_SNAPSHOT_RETENTION,
         )
         region = Stack.of(scope).region
         check_int(name, "replicas", replicas)
@@ -168,6 +173,8 @@ class CacheSecondaryReplicationGroup(Construct):
             kms_key_id=self.encryption_key.key_id,
         )
         self.resource.apply_removal_policy(props.profile.snapshot_removal_policy)
+        if props.snapshot_retention is None and not profile.is_production:
+            acknowledge_sandbox_snapshots(self.resource)
         self.endpoint_address = self.resource.attr_primary_end_point_address
         self.reader_endpoint_address = self.resource.attr_reader_end_point_address
         self.endpoint_port = self.resource.attr_primary_end_point_port

@@ -22,7 +22,7 @@ from dbpatterns.common.interfaces import (
     check_vpc,
 )
 from dbpatterns.common.metrics import metric_kwargs
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
@@ -282,12 +282,12 @@ class RdsInstance(Construct):
         if not deletion_protection:
             acknowledge_no_deletion_protection(self.instance)
         if not multi_az:
-            acknowledge(
-                self.instance,
-                "AwsSolutions-RDS3",
+            single_az = (
                 "Single-AZ on purpose (sandbox profile or multi_az=False): no standby to pay for; "
-                "production turns the Multi-AZ standby on.",
+                "production turns the Multi-AZ standby on."
             )
+            acknowledge(self.instance, "AwsSolutions-RDS3", single_az)
+            acknowledge_framework_rule(self.instance, "RDSMultiAZSupport", single_az)
 
         self.rotation = self.instance.add_rotation_single_user(
             automatically_after=props.secret_rotation,

@@ -20,7 +20,7 @@ from constructs import Construct, Node
 
 from dbpatterns.common.interfaces import check_key, check_subnet_selection, check_vpc
 from dbpatterns.common.metrics import metric_kwargs
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import (
     PropValidationError,
@@ -224,12 +224,18 @@ class RdsReadReplica(Construct):
         if not deletion_protection:
             acknowledge_no_deletion_protection(self.instance)
         if not props.multi_az:
-            acknowledge(
-                self.instance,
-                "AwsSolutions-RDS3",
+            single_az = (
                 "A read replica is itself a copy of the Multi-AZ source; if it fails, reads move to the "
-                "source or another replica, so a standby of the replica is not worth paying for.",
+                "source or another replica, so a standby of the replica is not worth paying for."
             )
+            acknowledge(self.instance, "AwsSolutions-RDS3", single_az)
+            acknowledge_framework_rule(self.instance, "RDSMultiAZSupport", single_az)
+        acknowledge_framework_rule(
+            self.instance,
+            "RDSInBackupPlan",
+            "A read replica: AWS Backup does not snapshot read replicas, and its data is the source "
+            "instance's, which the stack's backup selection and automated backups cover.",
+        )
         if backup_retention is None:
             acknowledge(
                 self.instance,
