@@ -15,7 +15,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.dynamodb.table import TableReplica
@@ -90,12 +90,12 @@ class SocialGlobalStack(ReferenceStack):
             ],
             removal_policy=profile.removal_policy,
         )
-        acknowledge(
-            self.cursor_secret,
-            "AwsSolutions-SMG4",
+        manual_rotation = (
             "The cursor-signing key only makes pagination cursors tamper-evident; rotating it "
-            "invalidates the cursors clients hold (they restart at page one), so it is rotated by hand.",
+            "invalidates the cursors clients hold (they restart at page one), so it is rotated by hand."
         )
+        acknowledge(self.cursor_secret, "AwsSolutions-SMG4", manual_rotation)
+        acknowledge_framework_rule(self.cursor_secret, "SecretsManagerRotationEnabled", manual_rotation)
         peer_cidrs = [base.cidr for base in secondaries]
         self.global_datastore, self.session_cache = add_primary_session_cache(
             self,

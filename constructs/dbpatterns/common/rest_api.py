@@ -14,6 +14,7 @@ from constructs import Construct
 
 from dbpatterns.common.api_logging import AccountCloudWatchRole, ApiGatewayCloudWatchRole
 from dbpatterns.common.logs import create_log_group
+from dbpatterns.common.nag import acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_range
 
@@ -62,6 +63,7 @@ def create_rest_api(
     log_encryption_key: kms.IKey | None = None,
     method_throttling: Mapping[str, apigw.ThrottleSettings] | None = None,
     rest_api_name: str | None = None,
+    why_no_cache: str = "",
 ) -> tuple[apigw.RestApi, logs.LogGroup]:
     """A regional REST API whose ``v1`` stage throttles, traces and logs; returns it and its access logs.
 
@@ -77,6 +79,11 @@ def create_rest_api(
     a lower one for a polled GET); their logging, metrics and tracing stay those of the stage.
     ``rest_api_name`` names the API - the construct ID ``Resource`` by default, which every API
     built here would share: give a name when its metrics (dimension ``ApiName``) are alarmed on.
+
+    The stage has no response cache: ``why_no_cache`` says why this API must not have one (it
+    acknowledges the compliance packs' ``APIGWCacheEnabledAndEncrypted`` on the stage; without it the
+    finding stands). Nor a client certificate: the integrations here are Lambda and AWS services
+    (``APIGWSSLEnabled`` is acknowledged; add an HTTP backend and you need one).
     """
     access_logs = create_log_group(scope, "AccessLogs", profile=profile, encryption_key=log_encryption_key)
     method_options = {
@@ -119,6 +126,16 @@ def create_rest_api(
             ),
         ),
     )
+    stage = api.deployment_stage.node.default_child
+    assert stage is not None  # apigw.Stage always defines its CfnStage
+    acknowledge_framework_rule(
+        stage,
+        "APIGWSSLEnabled",
+        "Every integration of this API is a Lambda function or an AWS service called with SigV4 over "
+        "TLS; a client certificate authenticates API Gateway to an HTTP backend, which it has none of.",
+    )
+    if why_no_cache:
+        acknowledge_framework_rule(stage, "APIGWCacheEnabledAndEncrypted", why_no_cache)
     if account_cloud_watch_role is AccountCloudWatchRole.CREATE:
         # The stage's logging settings are refused until the account has the role.
         api.deployment_stage.node.add_dependency(ApiGatewayCloudWatchRole.of_stack(scope).account)

@@ -238,13 +238,13 @@ class CacheReplicationGroup(Construct):
             ),
             removal_policy=profile.removal_policy,
         )
-        acknowledge(
-            self.auth_token,
-            "AwsSolutions-SMG4",
+        manual_rotation = (
             "An ElastiCache AUTH token is rotated with ModifyReplicationGroup (AuthTokenUpdateStrategy "
             "ROTATE, then SET) and no hosted Secrets Manager rotation exists for it; rotate it with that "
-            "two-step procedure (see docs/building-blocks-elasticache.md).",
+            "two-step procedure (see docs/building-blocks-elasticache.md)."
         )
+        acknowledge(self.auth_token, "AwsSolutions-SMG4", manual_rotation)
+        acknowledge_framework_rule(self.auth_token, "SecretsManagerRotationEnabled", manual_rotation)
 
         network = CacheNetwork(
             self,

@@ -155,6 +155,10 @@ class OrderIntakeApi(Construct):
             method_throttling=status_throttle if props.status_function is not None else None,
             # Unique in the app: the API's metrics (and alarms) are keyed by its name.
             rest_api_name=Names.unique_resource_name(self, max_length=MAX_API_NAME_LENGTH),
+            why_no_cache=(
+                "POST /orders enqueues every order and GET /orders/{order_id} is polled for a status that "
+                "changes within seconds; a stage cache would drop orders' effects or hide the change."
+            ),
         )
         self.role = ManagedPolicyRole(
             self,

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from dbpatterns.common.durations import check_duration, whole
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.nag import acknowledge
+from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import construct_label
 from dbpatterns.handlers.ledger.tables import AUDIT_KEY_PREFIX
@@ -142,22 +142,22 @@ class AuditArchive(Construct):
             "This is the server access log bucket itself: logging its log deliveries into another "
             "bucket would need a log bucket for that one too, without end.",
         )
-        acknowledge(
+        acknowledge_framework_rule(
             self.access_logs_bucket,
-            "PCI.DSS.321-S3BucketLoggingEnabled",
+            "S3BucketLoggingEnabled",
             "This is the server access log bucket itself: logging its log deliveries into another "
             "bucket would need a log bucket for that one too, without end.",
         )
-        acknowledge(
+        acknowledge_framework_rule(
             self.access_logs_bucket,
-            "PCI.DSS.321-S3DefaultEncryptionKMS",
+            "S3DefaultEncryptionKMS",
             "S3 delivers server access logs only to buckets with SSE-S3 default encryption; SSE-KMS "
             "would silently stop log delivery. The logs hold request metadata, never ledger data.",
         )
         for bucket in (self.bucket, self.access_logs_bucket):
-            acknowledge(
+            acknowledge_framework_rule(
                 bucket,
-                "PCI.DSS.321-S3BucketReplicationEnabled",
+                "S3BucketReplicationEnabled",
                 "Single-region reference stack: the archive is durable (11 nines) and locked; "
                 "cross-region replication needs a second locked bucket and key in another region, "
                 "which a deployment with a DR region adds.",

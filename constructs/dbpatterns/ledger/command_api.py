@@ -159,6 +159,10 @@ class LedgerCommandApi(Construct):
             log_encryption_key=props.log_encryption_key,
             # Unique in the app: the API's metrics (and alarms) are keyed by its name.
             rest_api_name=Names.unique_resource_name(self, max_length=MAX_API_NAME_LENGTH),
+            why_no_cache=(
+                "Balances and history must reflect the latest committed event and appends are POSTs with "
+                "idempotency keys; a stage cache would serve stale balances."
+            ),
         )
         validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True

@@ -283,6 +283,10 @@ class SocialRegionalApi(Construct):
             rate_limit=props.rate_limit,
             burst_limit=props.burst_limit,
             account_cloud_watch_role=props.account_cloud_watch_role,
+            why_no_cache=(
+                "Timelines, profiles and sessions are per caller and change with every post and follow; the "
+                "ElastiCache session cache already serves the hot reads, with invalidation."
+            ),
         )
         validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True

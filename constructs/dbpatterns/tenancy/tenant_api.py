@@ -246,6 +246,10 @@ class TenantApi(Construct):
             rate_limit=props.rate_limit,
             burst_limit=props.burst_limit,
             account_cloud_watch_role=props.account_cloud_watch_role,
+            why_no_cache=(
+                "Every response is one tenant's projects and tasks, changed by each write; a stage cache "
+                "keyed by path could serve stale rows, or one tenant's rows to another."
+            ),
         )
         validator = self.api.add_request_validator("RequestValidator", validate_request_parameters=True)
         acknowledge(
