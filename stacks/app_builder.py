@@ -6,9 +6,11 @@ from collections.abc import Mapping
 
 from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
-from cdk_nag import AwsSolutionsChecks, PCIDSS321Checks
+from aws_cdk import aws_rds as rds
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 
 from dbpatterns.backup import DatabaseBackupSelection, DatabaseBackupSelectionProps, databases_in
+from dbpatterns.common.nag import acknowledge_framework_rule
 from dbpatterns.common.network import IsolatedNetwork
 from dbpatterns.compliance import ScopedNagPack
 from dbpatterns.runtime.tenancy.catalog import TenantCatalog
@@ -102,7 +104,24 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
         stacks += fleet
     if config.shows(Showcase.BACKUP):
         stacks += _backup(app, config, stacks)
+    else:
+        _acknowledge_no_backup_plan(stacks)
     return [*networks.stacks, *stacks]
+
+
+def _acknowledge_no_backup_plan(stacks: list[Stack]) -> None:
+    """Without the backup showcase no AWS Backup plan exists: say so on each database instance that
+    the plan would select (``RDSInBackupPlan``); the others carry their own acknowledgment."""
+    for stack in stacks:
+        for database, _ in databases_in(stack):
+            if isinstance(database, rds.CfnDBInstance):
+                acknowledge_framework_rule(
+                    database,
+                    "RDSInBackupPlan",
+                    "This configuration leaves out the AWS Backup showcase (-c showcases=...): the "
+                    "instance keeps RDS automated backups and point-in-time restore only; add 'backup' "
+                    "for the plan that selects it.",
+                )
 
 
 def _backup(app: App, config: AppConfig, stacks: list[Stack]) -> list[Stack]:
@@ -254,10 +273,26 @@ def _rds_aurora_stacks(app: App, config: AppConfig, networks: RegionalNetworks) 
     return stacks
 
 
+#: Stacks held to PCI DSS 3.2.1 as well: the ledger moves money, and the flash sale's order pipeline
+#: is where a shop would take card payments; its primary-region network hosts the flash sale's
+#: functions and DAX cluster (segmentation, flow logs). Other stacks hold no cardholder data.
+PCI_STACK_TYPES: tuple[type[Stack], ...] = (FintechLedgerStack, FlashSaleStack)
+
+
 def add_compliance_checks(app: App) -> None:
-    """cdk-nag AwsSolutions on every stack, and PCI DSS 3.2.1 on the ledger stack only (a pack
-    registered on a stack would walk the whole app): any unacknowledged finding fails synth."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    for stack in app.node.children:
-        if isinstance(stack, FintechLedgerStack):
-            Validations.of(app).add_plugins(ScopedNagPack(PCIDSS321Checks(), stack))
+    """cdk-nag on the whole app: AwsSolutions, NIST 800-53 rev. 5 and HIPAA Security on every stack,
+    PCI DSS 3.2.1 on the stacks that would hold card data (:data:`PCI_STACK_TYPES` and the primary
+    network) through :class:`ScopedNagPack` (a pack registered on a stack would walk the whole app).
+    Any unacknowledged finding fails synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), HIPAASecurityChecks(app))
+    for stack in pci_stacks(app):
+        Validations.of(app).add_plugins(ScopedNagPack(PCIDSS321Checks(), stack))
+
+
+def pci_stacks(app: App) -> list[Stack]:
+    """The stacks of ``app`` that PCI DSS 3.2.1 applies to: see :data:`PCI_STACK_TYPES`."""
+    in_scope = [child for child in app.node.children if isinstance(child, PCI_STACK_TYPES)]
+    network = app.node.try_find_child(PRIMARY_NETWORK_STACK_ID)
+    if in_scope and isinstance(network, Stack):
+        in_scope.insert(0, network)
+    return in_scope

@@ -179,7 +179,11 @@ class TenantProvisioning(Construct):
         policy, and it may write only to ``log_group`` (no AWS managed logging policy)."""
         log_group.grant_write(role)
         provider = cr.Provider(
-            self, construct_id, on_event_handler=function.function, log_group=log_group, role=role
+            self,
+            construct_id,
+            on_event_handler=function.function,
+            log_group=log_group,
+            framework_on_event_role=role,
         )
         acknowledge(
             role,
