@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Match, Template
 
+from dbpatterns.common.alarm_topic import AlarmTopic, AlarmTopicProps
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.function import HandlerFunction, HandlerFunctionProps
+from dbpatterns.common.logs import LOGS_KEY_ID
+from dbpatterns.common.nag import acknowledge_framework_rule
 from dbpatterns.common.network import DeployTimeAzStack, IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
@@ -27,8 +32,13 @@ def template() -> Template:
     stack = DeployTimeAzStack(app, "Common", env=ENV)
     profile = DeploymentProfile.PRODUCTION
     key = create_key(stack, "Key", description="shared defaults test", profile=profile)
+    alarms = AlarmTopic(stack, "Alarms", AlarmTopicProps(profile=profile, encryption_key=key))
     queue = SecureQueue(
-        stack, "Queue", SecureQueueProps(encryption_key=key, visibility_timeout=Duration.minutes(3))
+        stack,
+        "Queue",
+        SecureQueueProps(
+            encryption_key=key, visibility_timeout=Duration.minutes(3), alarm_topic=alarms.topic
+        ),
     )
     network = IsolatedNetwork(
         stack,
@@ -50,6 +60,12 @@ def template() -> Template:
         ),
     )
     queue.grant_consume_messages(function.function)
+    # How a function is invoked decides its failure handling; this one is never invoked.
+    acknowledge_framework_rule(
+        function.function,
+        "LambdaDLQ",
+        "Test function that nothing invokes: no asynchronous event exists whose failure needs keeping.",
+    )
     add_compliance_checks(app)
     return Template.from_stack(stack)  # raises on any unacknowledged cdk-nag finding
 
@@ -72,7 +88,9 @@ def test_queue_redrives_to_a_dead_letter_queue(template: Template) -> None:
 
 
 def test_both_queues_use_the_customer_managed_key(template: Template) -> None:
-    (key_id,) = template.find_resources("AWS::KMS::Key")
+    (key_id,) = template.find_resources(
+        "AWS::KMS::Key", {"Properties": {"Description": "shared defaults test"}}
+    )
     queues = template.find_resources("AWS::SQS::Queue")
     assert len(queues) == 2
     for queue in queues.values():
@@ -194,6 +212,29 @@ def test_function_logs_go_to_its_own_log_group_with_retention(template: Template
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert "RetentionInDays" in group["Properties"]
+
+
+def test_every_log_group_is_encrypted_with_the_stacks_one_logs_key(template: Template) -> None:
+    keys = template.find_resources("AWS::KMS::Key")
+    (logs_key,) = (name for name in keys if name.startswith(LOGS_KEY_ID))
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    assert len(groups) == 2  # the flow logs and the function's logs
+    for group in groups.values():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [logs_key, "Arn"]}
+    statements = keys[logs_key]["Properties"]["KeyPolicy"]["Statement"]
+    # The principal is logs.<region>.amazonaws.com, rendered with the AWS::Region pseudo parameter.
+    (logs_statement,) = (s for s in statements if '"logs."' in json.dumps(s["Principal"]))
+    assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnLike"]
+
+
+def test_roles_get_their_grants_in_managed_policies_not_inline(template: Template) -> None:
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    attached = [
+        role["Ref"]
+        for policy in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        for role in policy["Properties"]["Roles"]
+    ]
+    assert sorted(name[: -len("XXXXXXXX")] for name in attached) == ["FunctionRole", "NetworkFlowLogRole"]
 
 
 def test_function_role_has_no_aws_managed_policies(template: Template) -> None:

@@ -28,7 +28,7 @@ def build(stack: Stack, construct_id: str = "Fn", **overrides: Any) -> HandlerFu
     return HandlerFunction(stack, construct_id, HandlerFunctionProps(**{**BASE, **overrides}))
 
 
-def test_is_grantable_so_grants_land_on_its_role() -> None:
+def test_is_grantable_so_grants_land_in_its_roles_managed_policy() -> None:
     stack = Stack(new_app(), "Grants")
     function = build(stack)
     table = dynamodb.TableV2(
@@ -37,8 +37,10 @@ def test_is_grantable_so_grants_land_on_its_role() -> None:
     grant = table.grant_read_data(function)
     assert grant.success
     assert grant.principal_statements[0].actions.count("dynamodb:GetItem") == 1
-    Template.from_stack(stack).has_resource_properties(
-        "AWS::IAM::Policy",
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::Policy", 0)  # no inline policy (NIST/HIPAA IAMNoInlinePolicy)
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
         {
             "Roles": [{"Ref": Match.string_like_regexp("FnRole")}],
             "PolicyDocument": {
