@@ -105,11 +105,11 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
     if config.shows(Showcase.BACKUP):
         stacks += _backup(app, config, stacks)
     else:
-        _acknowledge_no_backup_plan(stacks)
+        acknowledge_no_backup_plan(stacks)
     return [*networks.stacks, *stacks]
 
 
-def _acknowledge_no_backup_plan(stacks: list[Stack]) -> None:
+def acknowledge_no_backup_plan(stacks: list[Stack]) -> None:
     """Without the backup showcase no AWS Backup plan exists: say so on each database instance that
     the plan would select (``RDSInBackupPlan``); the others carry their own acknowledgment."""
     for stack in stacks:

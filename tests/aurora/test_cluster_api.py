@@ -50,7 +50,7 @@ def test_a_peer_reaches_the_cluster_and_its_clone_through_connections(
             "AWS::EC2::SecurityGroupIngress",
             {
                 "Description": description,
-                "FromPort": {"Fn::GetAtt": [Match.string_like_regexp("^Orders"), "Endpoint.Port"]},
+                "FromPort": 3306,  # Aurora MySQL's port as a number, not the endpoint's port token
                 "GroupId": {"Fn::GetAtt": [Match.string_like_regexp("OrdersSecurityGroup"), "GroupId"]},
             },
         )

@@ -19,7 +19,8 @@ def test_log_groups_of_one_stack_share_one_key_at_the_stack_root() -> None:
     second = create_log_group(stack, "Second", profile=PROFILE)
     key = stack_logs_key(second, profile=PROFILE)
     assert first.node.scope is stack
-    assert key.node.scope is stack and key.node.id == LOGS_KEY_ID
+    assert key.node.scope is stack
+    assert key.node.id == LOGS_KEY_ID
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::KMS::Key", 1)
     template.all_resources_properties(

@@ -175,7 +175,7 @@ def test_database_security_groups_admit_no_open_ingress_and_send_nothing(product
     # Only the rotation function is admitted; applications are added with connections.allow_*.
     assert len(ingress) == 1
     rule = next(iter(ingress.values()))["Properties"]
-    assert rule["FromPort"] == {"Fn::GetAtt": [_primary_id(production), "Endpoint.Port"]}
+    assert rule["FromPort"] == rule["ToPort"] == 5432  # the engine's port as a number, not a token
     assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("OrdersRotationSingleUserSecurityGroup")
 
 

@@ -17,7 +17,7 @@ from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.runtime.tenancy.catalog import TenantCatalog, parse_catalog
 from dbpatterns.tenancy.tenant_api import ConnectScope
-from stacks.app_builder import add_compliance_checks
+from stacks.app_builder import acknowledge_no_backup_plan, add_compliance_checks
 from stacks.base import ReferenceStack
 from stacks.config import AppConfig
 from stacks.tenancy_stacks import SHARED_STACK_ID, pool_stack_id, tenancy_stacks, tenant_stack_id
@@ -99,8 +99,9 @@ def synthesized(profile: DeploymentProfile, document: str | None = None, nag: bo
     """The test catalog's stacks (or ``document``'s), synthesized once per session and profile."""
     app = new_app()
     catalog = catalog_of(json.loads(document) if document else None)
-    build(app, profile, catalog)
+    stacks = build(app, profile, catalog)
     if nag:
+        acknowledge_no_backup_plan(stacks)  # as the app without its backup showcase
         add_compliance_checks(app)
     assembly = app.synth()
     directory = Path(assembly.directory)

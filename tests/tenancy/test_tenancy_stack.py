@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match, Template
 
 from dbpatterns.handlers.tenancy.api import TENANT_CLAIM
 from dbpatterns.tenancy.ca_bundle import LAMBDA_BUNDLE_PATH
-from dbpatterns.tenancy.tenant_api import ROUTES, TENANT_ATTRIBUTE
+from dbpatterns.tenancy.tenant_api import PRODUCTION_RESERVED_CONCURRENCY, ROUTES, TENANT_ATTRIBUTE
 from tests.tenancy.support import SHARED, Synthesized
 
 pytestmark = pytest.mark.synth
@@ -136,7 +136,8 @@ def test_api_function_runs_in_the_vpc_with_the_directory_and_the_ca_bundle(share
 def test_api_may_only_read_directory_items_and_has_no_database_login_here(shared: Template) -> None:
     statements = [
         s
-        for policy in shared.find_resources("AWS::IAM::Policy").values()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in shared.find_resources(policy_type).values()
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     actions = {
@@ -176,3 +177,13 @@ def test_function_security_groups_open_only_https_by_themselves(shared: Template
 
 def test_shared_stack_depends_on_the_network_stack(production: Synthesized) -> None:
     assert "TestNetwork" in production.dependencies(SHARED)
+
+
+def test_api_reserves_concurrency_in_production_to_bound_database_connections(shared: Template) -> None:
+    api = _function(shared, "dbpatterns.handlers.tenancy.api.handler")["Properties"]
+    assert api["ReservedConcurrentExecutions"] == PRODUCTION_RESERVED_CONCURRENCY
+
+
+def test_api_reserves_nothing_in_a_sandbox_whose_account_may_have_ten(sandbox: Synthesized) -> None:
+    api = _function(Template.from_json(sandbox.templates[SHARED]), "dbpatterns.handlers.tenancy.api.handler")
+    assert "ReservedConcurrentExecutions" not in api["Properties"]

@@ -221,7 +221,7 @@ def test_builder_with_account_scope_grants_one_statement_and_no_per_database_pol
 
     shared = Template.from_stack(stacks[0])
     shared.has_resource_properties(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(

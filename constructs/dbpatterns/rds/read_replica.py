@@ -45,6 +45,7 @@ from dbpatterns.rds.shared import (
     check_backup_retention,
     check_instance_type,
     engine_parameter_group,
+    engine_port_connections,
     isolated_subnets,
 )
 
@@ -218,7 +219,7 @@ class RdsReadReplica(Construct):
         # A replica's encryption follows its source and the key above (KmsKeyId); CloudFormation
         # refuses StorageEncrypted next to SourceDBInstanceIdentifier, which the L2 sets with a key.
         self.instance.node.default_child.add_property_deletion_override("StorageEncrypted")  # type: ignore[union-attr]
-        self._connections = self.instance.connections
+        self._connections = engine_port_connections(self.instance.connections, source.family.default_port)
         acknowledge_default_port(self.instance)
         acknowledge_log_retention_provider(self)
         if not deletion_protection:

@@ -56,9 +56,10 @@ ROUTES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 #: IAM's limit on the inline policies of one role, in characters without white space ("Role policy
 #: size", IAM quotas). Each tenant database stack attaches one ``rds-db:connect`` statement for its
-#: own resource id (193 characters); with the role's own policy (~900 characters: logs, X-Ray, VPC,
-#: the directory) 40 such policies stay below it with room to spare (measured by
-#: ``tests/tenancy/test_iam_budget.py``).
+#: own resource id (193 characters); the role's own grants (logs, X-Ray, VPC, the directory) are a
+#: managed policy outside that budget, so 40 such policies stay below it with room to spare (measured
+#: by ``tests/tenancy/test_iam_budget.py``). Inline on purpose: IAM attaches at most 10 (20 on
+#: request) managed policies to a role.
 MAX_PER_DATABASE_GRANTS = 40
 #: The function's reserved concurrency in production: each execution holds at most one connection per
 #: database, so a tenant database sees at most this many from the API - a tenth of what the smallest
