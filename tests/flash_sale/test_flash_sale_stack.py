@@ -59,7 +59,12 @@ def test_visibility_timeout_is_six_function_timeouts_plus_the_batching_window(pr
 def test_queues_and_tables_use_the_customer_managed_key(production: Template) -> None:
     keys = resources(production, "AWS::KMS::Key")
     (key_id,) = [name for name in keys if name.startswith("OrdersKey")]
-    assert len(keys) == 2  # the other one is the alarm topic's
+    # The others: the alarm topic's and the stack's shared CloudWatch Logs key.
+    assert sorted(name[: -len("XXXXXXXX")] for name in keys) == [
+        "DbPatternsLogsKey",
+        "OrdersAlarmTopicKey",
+        "OrdersKey",
+    ]
     for queue in resources(production, "AWS::SQS::Queue").values():
         assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     for table in resources(production, "AWS::DynamoDB::GlobalTable").values():
@@ -179,7 +184,8 @@ def test_processor_runs_in_the_vpc_and_reads_through_dax(production: Template) -
 def test_processor_may_only_put_orders_and_update_or_read_products(production: Template) -> None:
     policies = [
         p
-        for name, p in resources(production, "AWS::IAM::Policy").items()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for name, p in resources(production, policy_type).items()
         if name.startswith("OrdersProcessorRole")
     ]
     actions = {

@@ -133,7 +133,8 @@ def test_order_status_function_may_only_batch_get_orders(template: dict[str, Any
     role = function["Properties"]["Role"]["Fn::GetAtt"][0]
     statements = [
         s
-        for policy in resources(template, "AWS::IAM::Policy").values()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in resources(template, policy_type).values()
         if {"Ref": role} in policy["Properties"]["Roles"]
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     ]

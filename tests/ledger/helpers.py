@@ -6,6 +6,10 @@ import json
 from typing import Any
 
 
+#: Where a role's permissions live: inline policies and customer-managed ones (ManagedPolicyRole).
+POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
+
 def logical_id_of_table(template: dict[str, Any], partition_key: str, sort_key: str | None) -> str:
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::DynamoDB::GlobalTable":
@@ -27,7 +31,7 @@ def function_role(template: dict[str, Any], handler: str) -> str:
 def statements_of(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"]["Roles"]:
+        if resource["Type"] in POLICY_TYPES and {"Ref": role} in resource["Properties"]["Roles"]:
             statements += resource["Properties"]["PolicyDocument"]["Statement"]
     assert statements, f"role {role} has no policy"
     return statements

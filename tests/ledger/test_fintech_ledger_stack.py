@@ -55,7 +55,7 @@ def test_writer_may_only_put_get_and_query_the_event_store(production_json: dict
 def test_no_role_in_the_stack_may_update_or_delete_events(production_json: dict[str, Any]) -> None:
     events = logical_id_of_table(production_json, "account_id", "version")
     for resource in production_json["Resources"].values():
-        if resource["Type"] != "AWS::IAM::Policy":
+        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             continue
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             if refers_to(statement, events):

@@ -90,7 +90,8 @@ def test_only_the_fraud_function_and_the_redrive_touch_the_alerts_table(template
     alerts = logical_id_of_table(template, ALERTS_PARTITION_KEY, None)
     roles = {
         ref["Ref"]
-        for policy in resources_of(template, "AWS::IAM::Policy").values()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in resources_of(template, policy_type).values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if f'"{alerts}"' in json.dumps(statement["Resource"])
         for ref in policy["Properties"]["Roles"]

@@ -148,7 +148,7 @@ def test_each_region_runs_five_handler_groups_in_its_vpc_on_the_local_replica(
 
 
 def test_a_secondary_writes_handle_claims_to_the_home_table_only() -> None:
-    policies = resources(template("DbPatterns-SocialRegion-Secondary1", SANDBOX), "AWS::IAM::Policy")
+    policies = resources(template("DbPatterns-SocialRegion-Secondary1", SANDBOX), "AWS::IAM::ManagedPolicy")
     (profiles,) = [p for name, p in policies.items() if name.startswith("ApiProfilesRole")]
     statements = profiles["Properties"]["PolicyDocument"]["Statement"]
     writes = [s for s in statements if "dynamodb:PutItem" in json.dumps(s["Action"])]
