@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Validations, cx_api
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk import App, cx_api
 
 from dbpatterns.common.profile import DeploymentProfile
+from stacks.app_builder import add_compliance_checks
 from stacks.config import AppConfig
 from stacks.social_app import build_social_stacks
 from stacks.social_config import SocialDomainConfig
@@ -33,7 +33,7 @@ DOMAIN = SocialDomainConfig(
 def build_app(profile: DeploymentProfile, *, domain: SocialDomainConfig | None = None) -> App:
     app = new_app()
     build_social_stacks(app, AppConfig(profile=profile), domain=domain)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    add_compliance_checks(app)  # the app's packs: AwsSolutions, NIST 800-53 R5, HIPAA Security
     return app
 
 
