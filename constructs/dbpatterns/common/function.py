@@ -1,8 +1,14 @@
 """Lambda functions for the handlers in ``dbpatterns.handlers``, with the defaults we want everywhere.
 
 Every function gets: the newest Python runtime, arm64, X-Ray active tracing, JSON logs into its own
-log group with an explicit retention, Powertools for AWS Lambda (Python) from its public layer, and a
-role of its own with no AWS managed policy for logging (it may write only to its log group).
+log group with an explicit retention and a KMS key (the stack's shared logs key unless you pass one),
+Powertools for AWS Lambda (Python) from its public layer, and a role of its own with no AWS managed
+policy for logging (it may write only to its log group) whose grants land in a customer-managed
+policy (:class:`~dbpatterns.common.roles.ManagedPolicyRole`).
+
+How a function is invoked decides what cdk-nag's framework packs expect (a DLQ or on-failure
+destination for asynchronous invokes, reserved concurrency where it shields a downstream): the
+constructs that wire a function answer ``LambdaDLQ``/``LambdaConcurrency`` for it.
 """
 
 from __future__ import annotations

@@ -160,8 +160,10 @@ class LedgerCommandApi(Construct):
             # Unique in the app: the API's metrics (and alarms) are keyed by its name.
             rest_api_name=Names.unique_resource_name(self, max_length=MAX_API_NAME_LENGTH),
             why_no_cache=(
-                "Balances and history must reflect the latest committed event and appends are POSTs with "
-                "idempotency keys; a stage cache would serve stale balances."
+                "Commands must never be answered from a cache (each appends an event or returns its "
+                "Idempotency-Key's stored result); balances and histories must be current (a client "
+                "reads its own transfer back), and every caller is authorized by IAM per request: a "
+                "stage cache would serve stale balances."
             ),
         )
         validator = self.api.add_request_validator(
@@ -241,22 +243,6 @@ class LedgerCommandApi(Construct):
                 "The method uses IAM authorization (SigV4) instead of a Cognito user pool authorizer: its "
                 "callers are the bank's backend services with IAM roles, not end users.",
             )
-        stage = self.api.deployment_stage
-        acknowledge(
-            stage,
-            "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
-            "Commands must never be answered from a cache (each appends an event or returns its "
-            "Idempotency-Key's stored result); balances and histories must be current (a client reads "
-            "its own transfer back), pages are keyed by opaque cursors and every caller is authorized by "
-            "IAM per request: a stage cache would serve stale balances.",
-        )
-        acknowledge(
-            stage,
-            "PCI.DSS.321-APIGWSSLEnabled",
-            "A client certificate authenticates API Gateway to an HTTP backend; the backend here is a "
-            "Lambda proxy integration invoked through the Lambda API with IAM, so there is no TLS hop "
-            "for a client certificate to protect.",
-        )
 
     def grant_invoke_commands(self, grantee: iam.IGrantable) -> iam.Grant:
         """``execute-api:Invoke`` on ``POST /accounts/*/transactions`` and ``POST /transfers`` of the
