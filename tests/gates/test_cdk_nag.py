@@ -86,9 +86,12 @@ def test_nist_and_hipaa_fail_synth_on_an_unencrypted_log_group_in_any_stack(tmp_
 @pytest.mark.synth
 def test_pci_fails_synth_in_the_ledger_and_not_in_other_stacks(tmp_path: Path) -> None:
     app = new_app(str(tmp_path))
-    build_stacks(app, AppConfig(profile=DeploymentProfile.SANDBOX), tenant_catalog())
+    stacks = {
+        stack.node.id: stack
+        for stack in build_stacks(app, AppConfig(profile=DeploymentProfile.SANDBOX), tenant_catalog())
+    }
     for stack_id in ("DbPatterns-FintechLedger", "DbPatterns-DynamoDbShowcase"):
-        logs.CfnLogGroup(app.node.find_child(stack_id), "PlainLogs", retention_in_days=7)
+        logs.CfnLogGroup(stacks[stack_id], "PlainLogs", retention_in_days=7)
     add_compliance_checks(app)
 
     with pytest.raises(Exception, match=r"[Vv]alidation"):

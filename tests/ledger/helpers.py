@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 #: Where a role's permissions live: inline policies and customer-managed ones (ManagedPolicyRole).
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 
