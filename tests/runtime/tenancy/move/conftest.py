@@ -105,11 +105,15 @@ def fleet(fleet_databases: Fleet) -> Fleet:
         with database.admin() as conn:
             conn.execute("TRUNCATE app.tasks, app.projects")
             if conn.execute("SELECT to_regclass('tenancy_move.moves')").fetchone() != (None,):
-                for (name, table) in conn.execute(
+                for name, table in conn.execute(
                     "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                     "WHERE t.tgname LIKE 'tenancy_move_%%' AND NOT t.tgisinternal"
                 ).fetchall():
-                    conn.execute(sql.SQL("DROP TRIGGER {} ON app.{}").format(sql.Identifier(name), sql.Identifier(table)))
+                    conn.execute(
+                        sql.SQL("DROP TRIGGER {} ON app.{}").format(
+                            sql.Identifier(name), sql.Identifier(table)
+                        )
+                    )
                 conn.execute("DELETE FROM tenancy_move.moves")
     return fleet_databases
 
@@ -153,7 +157,9 @@ def directory(table: Any) -> TenantDirectory:
     return TenantDirectory(table, ttl_seconds=0)
 
 
-def seed(fleet: Fleet, database_id: str = POOL, tenant_id: str = TENANT, projects: int = 12, tasks: int = 3) -> None:
+def seed(
+    fleet: Fleet, database_id: str = POOL, tenant_id: str = TENANT, projects: int = 12, tasks: int = 3
+) -> None:
     with fleet.admin(database_id) as conn:
         for p in range(projects):
             project_id = uuid.uuid4()

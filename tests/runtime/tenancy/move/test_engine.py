@@ -30,7 +30,7 @@ from tests.runtime.tenancy.support import FakeClock
 pytestmark = pytest.mark.needs_server
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """Stands for the mover's process dying at a chosen step."""
 
 
@@ -51,9 +51,7 @@ def add_project(access: TenantDataAccess, name: str) -> uuid.UUID:
 def add_task(access: TenantDataAccess, project_id: uuid.UUID, title: str) -> None:
     access.write(
         TENANT,
-        lambda s: s.run(
-            "INSERT INTO app.tasks (project_id, title) VALUES (:p, :t)", p=project_id, t=title
-        ),
+        lambda s: s.run("INSERT INTO app.tasks (project_id, title) VALUES (:p, :t)", p=project_id, t=title),
         idempotent=False,
     )
 
@@ -93,7 +91,10 @@ def churn(access: TenantDataAccess, tag: str) -> None:
 
 
 def test_a_move_under_writes_during_copy_and_catch_up_leaves_identical_data(
-    fleet: Fleet, make_mover: MakeMover, make_access: Callable[..., TenantDataAccess], directory: TenantDirectory
+    fleet: Fleet,
+    make_mover: MakeMover,
+    make_access: Callable[..., TenantDataAccess],
+    directory: TenantDirectory,
 ) -> None:
     seed(fleet)
     seed(fleet, tenant_id=NEIGHBOUR, projects=3)
@@ -120,13 +121,15 @@ def test_a_move_under_writes_during_copy_and_catch_up_leaves_identical_data(
     assert fleet.rows(STANDARD) == fleet.rows(POOL)
     names = {row[2] for row in fleet.rows(STANDARD)["projects"]}
     assert {"new in copy", "new in catch-up", "renamed in catch-up"} <= names
-    assert "during cutover" not in names and refused == ["cutover"]
+    assert "during cutover" not in names
+    assert refused == ["cutover"]
     assert fleet.rows(STANDARD, NEIGHBOUR) == {"projects": [], "tasks": []}
     assert fleet.rows(POOL, NEIGHBOUR) == neighbour_before
     assert {state for state, _ in seen} >= {"copying", "catching_up", "cutover", "verifying"}
     assert all(count > 0 for _, count in seen)
     assert all(check.matches for check in report.checks)
-    assert report.keys_replayed > 0 and report.write_pause_seconds > 0
+    assert report.keys_replayed > 0
+    assert report.write_pause_seconds > 0
     record = directory.get_tenant(TENANT)
     assert (record.status, record.database_id, record.tier, record.move) == (
         TenantStatus.ACTIVE,
@@ -134,7 +137,8 @@ def test_a_move_under_writes_during_copy_and_catch_up_leaves_identical_data(
         Tier.STANDARD,
         None,
     )
-    assert record.previous is not None and record.previous.database_id == POOL
+    assert record.previous is not None
+    assert record.previous.database_id == POOL
     assert project_count(access) == len(fleet.rows(STANDARD)["projects"])
 
 
@@ -214,9 +218,9 @@ def test_a_copy_killed_halfway_rolls_back_with_nothing_left_on_the_target(
 
     def crash(event: MoveEvent) -> None:
         if event.kind == "copy" and event.table == "tasks" and event.rows >= 10:
-            raise Crash
+            raise CrashError
 
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         make_mover(crash).migrate(TENANT, STANDARD)
 
     record = directory.get_tenant(TENANT)
@@ -232,7 +236,10 @@ def test_a_copy_killed_halfway_rolls_back_with_nothing_left_on_the_target(
 
 
 def test_a_copy_killed_halfway_resumes_without_a_lost_or_duplicated_row(
-    fleet: Fleet, make_mover: MakeMover, make_access: Callable[..., TenantDataAccess], directory: TenantDirectory
+    fleet: Fleet,
+    make_mover: MakeMover,
+    make_access: Callable[..., TenantDataAccess],
+    directory: TenantDirectory,
 ) -> None:
     seed(fleet)
     access = make_access()
@@ -240,9 +247,9 @@ def test_a_copy_killed_halfway_resumes_without_a_lost_or_duplicated_row(
     def crash(event: MoveEvent) -> None:
         if event.kind == "copy" and event.table == "tasks" and event.rows >= 10:
             churn(access, "before the crash")
-            raise Crash
+            raise CrashError
 
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         make_mover(crash).migrate(TENANT, STANDARD, rollback_on_failure=False)
     assert directory.get_tenant(TENANT).status is TenantStatus.COPYING
     churn(access, "between crash and resume")  # the tenant stays writable
@@ -255,7 +262,10 @@ def test_a_copy_killed_halfway_resumes_without_a_lost_or_duplicated_row(
 
 
 def test_a_crash_during_catch_up_resumes_from_the_catalog_state(
-    fleet: Fleet, make_mover: MakeMover, make_access: Callable[..., TenantDataAccess], directory: TenantDirectory
+    fleet: Fleet,
+    make_mover: MakeMover,
+    make_access: Callable[..., TenantDataAccess],
+    directory: TenantDirectory,
 ) -> None:
     seed(fleet)
     access = make_access()
@@ -263,9 +273,9 @@ def test_a_crash_during_catch_up_resumes_from_the_catalog_state(
     def crash(event: MoveEvent) -> None:
         if event.kind == "state" and event.status is TenantStatus.CATCHING_UP:
             churn(access, "after copy")
-            raise Crash
+            raise CrashError
 
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         make_mover(crash).migrate(TENANT, STANDARD, rollback_on_failure=False)
     churn(access, "while interrupted")
 
@@ -294,7 +304,8 @@ def test_a_corrupted_row_on_the_target_fails_verification_and_rolls_back(
 
     assert [c.table for c in raised.value.checks if not c.matches] == ["tasks"]
     failed = next(c for c in raised.value.checks if not c.matches)
-    assert failed.source.rows == failed.target.rows and failed.source.checksum != failed.target.checksum
+    assert failed.source.rows == failed.target.rows
+    assert failed.source.checksum != failed.target.checksum
     record = directory.get_tenant(TENANT)
     assert (record.status, record.database_id, record.move) == (TenantStatus.ACTIVE, POOL, None)
     assert fleet.rows(STANDARD) == {"projects": [], "tasks": []}
@@ -303,15 +314,18 @@ def test_a_corrupted_row_on_the_target_fails_verification_and_rolls_back(
 
 
 def test_an_operator_rollback_of_an_interrupted_move_restores_the_source(
-    fleet: Fleet, make_mover: MakeMover, make_access: Callable[..., TenantDataAccess], directory: TenantDirectory
+    fleet: Fleet,
+    make_mover: MakeMover,
+    make_access: Callable[..., TenantDataAccess],
+    directory: TenantDirectory,
 ) -> None:
     seed(fleet)
 
     def crash(event: MoveEvent) -> None:
         if event.kind == "fenced":
-            raise Crash
+            raise CrashError
 
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         make_mover(crash).migrate(TENANT, STANDARD, rollback_on_failure=False)
     assert directory.get_tenant(TENANT).status is TenantStatus.CUTOVER
 
