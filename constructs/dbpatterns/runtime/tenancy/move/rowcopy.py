@@ -52,7 +52,8 @@ def copy_tenant_rows(
                 copied[table.name] += len(batch)
                 progress(table, copied[table.name])
             source.run(f"CLOSE {CURSOR}")
-            progress(table, copied[table.name])
+            if not copied[table.name]:
+                progress(table, 0)  # an empty table is reported too
     return copied
 
 
