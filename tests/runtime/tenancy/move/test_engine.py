@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -169,8 +170,9 @@ def test_no_acknowledged_write_is_lost_while_a_writer_runs_through_the_whole_mov
     try:
         make_mover().migrate(TENANT, STANDARD)
         extra = len(acknowledged)
-        while len(acknowledged) < extra + 5:  # keeps writing, now to the target
-            pass
+        deadline = time.monotonic() + 10
+        while len(acknowledged) < extra + 5 and time.monotonic() < deadline:  # now writing to the target
+            time.sleep(0.01)
     finally:
         stop.set()
         thread.join(timeout=30)
@@ -371,3 +373,43 @@ def test_a_dedicated_tenant_consolidates_back_into_a_pooled_shard(
     assert fleet.rows(POOL) == moved
     assert (report.source_tier, report.target_tier) == (Tier.STANDARD, Tier.POOLED)
     assert directory.get_tenant(TENANT).tier is Tier.POOLED
+
+
+def test_a_tenant_without_rows_moves_and_verifies(
+    fleet: Fleet, make_mover: MakeMover, directory: TenantDirectory
+) -> None:
+    seed(fleet, tenant_id=NEIGHBOUR, projects=2)
+
+    report = make_mover().migrate(TENANT, STANDARD)
+
+    assert [(c.table, c.source.rows, c.target.rows, c.matches) for c in report.checks] == [
+        ("projects", 0, 0, True),
+        ("tasks", 0, 0, True),
+    ]
+    assert directory.get_tenant(TENANT).database_id == STANDARD
+
+
+def test_a_move_interrupted_during_cutover_resumes_to_the_flip(
+    fleet: Fleet,
+    make_mover: MakeMover,
+    make_access: Callable[..., TenantDataAccess],
+    directory: TenantDirectory,
+) -> None:
+    seed(fleet)
+    access = make_access()
+
+    def crash(event: MoveEvent) -> None:
+        if event.kind == "fenced":
+            raise CrashError
+
+    with pytest.raises(CrashError):
+        make_mover(crash).migrate(TENANT, STANDARD, rollback_on_failure=False)
+    with pytest.raises(TenantMovingError):  # still paused while nobody drives the move
+        add_project(access, "while interrupted")
+    assert project_count(access) == 12  # but readable
+
+    report = make_mover().resume(TENANT)
+
+    assert all(check.matches for check in report.checks)
+    assert fleet.rows(STANDARD) == fleet.rows(POOL)
+    assert directory.get_tenant(TENANT).status is TenantStatus.ACTIVE
