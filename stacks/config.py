@@ -39,8 +39,8 @@ class Showcase(enum.Enum):
     #: $310 a month with the sample catalog.
     TENANCY = "tenancy"
     #: Use case 2, the global social platform over the three regions: its session cache is a global
-    #: datastore (six cache.m6g.large nodes in a sandbox), plus a WAF, health check and Secrets Manager
-    #: endpoint per region: about $PLACEHOLDER a month.
+    #: datastore (six cache.m6g.large nodes in a sandbox), plus a WAF and a health check per region and
+    #: a Secrets Manager endpoint in each secondary network: about $670 a month.
     SOCIAL = "social"
 
     @classmethod
