@@ -10,8 +10,10 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.profile import DeploymentProfile
-from stacks.app_builder import NETWORK_CIDRS
+from stacks.app_builder import NETWORK_CIDRS, build_stacks
+from stacks.config import AppConfig, Showcase
 from tests.social.support import resources, synthesize, template
+from tests.support.synth import new_app, tenant_catalog
 
 pytestmark = pytest.mark.synth
 
@@ -23,6 +25,34 @@ REGION_STACKS = {
     "DbPatterns-SocialRegion-Secondary1": "eu-west-1",
     "DbPatterns-SocialRegion-Secondary2": "ap-southeast-1",
 }
+
+
+@pytest.mark.parametrize(
+    ("showcases", "expected"),
+    [
+        (None, set()),
+        (
+            frozenset({Showcase.SOCIAL}),
+            {
+                "DbPatterns-NetworkSecondary1",
+                "DbPatterns-NetworkSecondary2",
+                "DbPatterns-SocialBase-Secondary1",
+                "DbPatterns-SocialBase-Secondary2",
+                GLOBAL,
+                *REGION_STACKS,
+            },
+        ),
+    ],
+    ids=["default-sandbox", "social"],
+)
+def test_a_sandbox_builds_the_platform_only_with_its_showcase(
+    showcases: frozenset[Showcase] | None, expected: set[str]
+) -> None:
+    # Six cache.m6g.large nodes over three regions: far above a sandbox's budget unless asked for.
+    config = AppConfig(profile=SANDBOX, showcases=showcases)
+    names = {stack.stack_name for stack in build_stacks(new_app(), config, tenant_catalog())}
+    prefixes = ("DbPatterns-Social", "DbPatterns-NetworkSecondary")
+    assert {name for name in names if name.startswith(prefixes)} == expected
 
 
 def global_table(profile: DeploymentProfile) -> dict[str, Any]:
