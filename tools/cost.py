@@ -336,6 +336,12 @@ FREE_WHILE_IDLE: Mapping[str, str] = {
         ),
         "no charge for VPC plumbing",
     ),
+    "AWS::EC2::VPCPeeringConnection": "no hourly charge; traffic across it bills per GB (left out)",
+    **dict.fromkeys(
+        ("AWS::ApiGateway::DomainName", "AWS::ApiGateway::BasePathMapping"),
+        "no charge for a regional custom domain name (requests bill as the API's)",
+    ),
+    "AWS::CertificateManager::Certificate": "public ACM certificates are free",
     **dict.fromkeys(("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"), "IAM is free"),
     "AWS::KMS::Alias": "no charge",
     **dict.fromkeys(
