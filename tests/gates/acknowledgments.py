@@ -1,8 +1,8 @@
 """The security gates' acknowledgments, loaded and checked from ``security_acknowledgments.toml``.
 
-The file is the one place an IAM wildcard or a resource without a customer-managed key is
-accepted. Loading refuses an entry with a missing or unknown field, an empty pattern list or a
-reason too short to say anything specific.
+The file is the one place an IAM wildcard, a resource without a customer-managed key or an API
+method without API Gateway authorization is accepted. Loading refuses an entry with a missing or
+unknown field, an empty pattern list or a reason too short to say anything specific.
 """
 
 from __future__ import annotations
@@ -72,14 +72,31 @@ class EncryptionException:
 
 
 @dataclass(frozen=True)
+class OpenMethodAcknowledgment:
+    """Accepts the API Gateway methods ``paths`` match having no API Gateway authorization."""
+
+    paths: tuple[str, ...]
+    reason: str
+
+    def covers(self, finding: Finding) -> bool:
+        return finding.resource_type == "AWS::ApiGateway::Method" and any(
+            fnmatchcase(finding.path, p) for p in self.paths
+        )
+
+    def label(self) -> str:
+        return f"open_api_method {list(self.paths)}"
+
+
+@dataclass(frozen=True)
 class Acknowledgments:
     iam_wildcards: tuple[WildcardAcknowledgment, ...]
     without_customer_managed_key: tuple[EncryptionException, ...]
+    open_api_methods: tuple[OpenMethodAcknowledgment, ...]
 
 
 def load(path: Path = ACKNOWLEDGMENTS_FILE) -> Acknowledgments:
     data = tomllib.loads(path.read_text())
-    unknown = set(data) - {"iam_wildcard", "without_customer_managed_key"}
+    unknown = set(data) - {"iam_wildcard", "without_customer_managed_key", "open_api_method"}
     if unknown:
         raise ValueError(f"{path.name}: unknown tables {sorted(unknown)}")
     return Acknowledgments(
@@ -102,6 +119,10 @@ def load(path: Path = ACKNOWLEDGMENTS_FILE) -> Acknowledgments:
                 reason=_reason(entry),
             )
             for entry in _entries(data, "without_customer_managed_key", {"paths", "resource_type", "detail"})
+        ),
+        open_api_methods=tuple(
+            OpenMethodAcknowledgment(paths=_patterns(entry, "paths"), reason=_reason(entry))
+            for entry in _entries(data, "open_api_method", {"paths"})
         ),
     )
 
@@ -176,4 +197,21 @@ def unused_encryption_exceptions(
         for exc in exceptions
         for path in exc.paths
         if not any(exc.covers(f) and fnmatchcase(f.path, path) for f in findings)
+    ]
+
+
+def unacknowledged_methods(
+    findings: Iterable[Finding], acknowledgments: Sequence[OpenMethodAcknowledgment]
+) -> list[Finding]:
+    return [f for f in findings if not any(a.covers(f) for a in acknowledgments)]
+
+
+def unused_method_acknowledgments(
+    findings: Sequence[Finding], acknowledgments: Sequence[OpenMethodAcknowledgment]
+) -> list[str]:
+    return [
+        f"{ack.label()} path {path}"
+        for ack in acknowledgments
+        for path in ack.paths
+        if not any(ack.covers(f) and fnmatchcase(f.path, path) for f in findings)
     ]

@@ -242,8 +242,10 @@ _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-fA-F-]+$
 
 
 def is_customer_managed_key(value: Any, key_ids: frozenset[str]) -> bool:
-    """``Ref``/``GetAtt Arn`` of an ``AWS::KMS::Key`` in the same template, or a literal key ARN of
-    an imported key. Not an alias (``alias/aws/...`` is an AWS-managed key), not absent."""
+    """``Ref``/``GetAtt Arn`` of an ``AWS::KMS::Key`` in the same template, an output of another
+    stack of the app that is one (``Fn::GetStackOutput``: a replica key in its own region's stack), or
+    a literal key ARN of an imported key. Not an alias (``alias/aws/...`` is an AWS-managed key), not
+    absent. ``key_ids`` holds the template's key logical IDs and :func:`output_key` of key outputs."""
     if isinstance(value, str):
         return bool(_KEY_ARN.match(value))
     if isinstance(value, Mapping) and len(value) == 1:
@@ -252,7 +254,32 @@ def is_customer_managed_key(value: Any, key_ids: frozenset[str]) -> bool:
         attribute = value.get("Fn::GetAtt")
         if isinstance(attribute, list) and len(attribute) == 2:
             return attribute[0] in key_ids and attribute[1] == "Arn"
+        output = value.get("Fn::GetStackOutput")
+        if isinstance(output, Mapping):
+            return output_key(str(output.get("StackName")), str(output.get("OutputName"))) in key_ids
     return False
+
+
+def output_key(stack: str, output: str) -> str:
+    """How a key published as stack output ``output`` of ``stack`` appears in ``key_ids``."""
+    return f"{stack}.Outputs.{output}"
+
+
+def _key_outputs(templates: Templates) -> frozenset[str]:
+    """Every output of the app whose value is a customer-managed key of its own template."""
+    found: set[str] = set()
+    for stack, template in templates.items():
+        own = _template_keys(template)
+        for name, output in template.get("Outputs", {}).items():
+            if is_customer_managed_key(output.get("Value"), own):
+                found.add(output_key(stack, name))
+    return frozenset(found)
+
+
+def _template_keys(template: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(
+        lid for lid, body in template.get("Resources", {}).items() if body["Type"] == "AWS::KMS::Key"
+    )
 
 
 #: The data-holding resource types the encryption walk covers. ``AWS::Logs::LogGroup`` is among them.
@@ -281,10 +308,9 @@ def encryption_findings(templates: Templates) -> list[Finding]:
     """Every part of a data-holding resource (:data:`ENCRYPTED_TYPES`) not encrypted at rest with a
     customer-managed key, the detail naming what it uses instead."""
     found: list[Finding] = []
+    key_outputs = _key_outputs(templates)
     for stack, template in sorted(templates.items()):
-        key_ids = frozenset(
-            lid for lid, body in template.get("Resources", {}).items() if body["Type"] == "AWS::KMS::Key"
-        )
+        key_ids = _template_keys(template) | key_outputs
         for resource in resources({stack: template}, *ENCRYPTED_TYPES):
             found += [_finding(resource, detail) for detail in _not_cmk(resource, key_ids)]
     return sorted(found)
@@ -295,7 +321,7 @@ def _key_problem(part: str, value: Any, key_ids: frozenset[str], default: str) -
         return [f"{part}: {default}"]
     if is_customer_managed_key(value, key_ids):
         return []
-    return [f"{part}: key {render(value)} is not a customer-managed key of this template"]
+    return [f"{part}: key {render(value)} is not a customer-managed key of this app"]
 
 
 def _not_cmk(resource: Resource, key_ids: frozenset[str]) -> list[str]:

@@ -46,6 +46,12 @@ def _key(logical_id: str) -> dict[str, object]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
 
 
+def _replica_key(output: str) -> dict[str, object]:
+    """A replica's key read from output ``output`` of the stack ``Replica`` in its region."""
+    reference = {"StackName": "Replica", "OutputName": output, "Region": "eu-west-2"}
+    return {"KMSMasterKeyId": {"Fn::GetStackOutput": reference}}
+
+
 #: One resource per way of getting it wrong, and two that are right.
 _FRAGMENT: Templates = {
     "Hand-Made": {
@@ -75,6 +81,8 @@ _FRAGMENT: Templates = {
                     "Replicas": [
                         {"Region": "us-east-1", "SSESpecification": {"KMSMasterKeyId": _key("Key")}},
                         {"Region": "eu-west-1"},
+                        {"Region": "eu-west-2", "SSESpecification": _replica_key("Key")},
+                        {"Region": "eu-west-3", "SSESpecification": _replica_key("Name")},
                     ],
                 },
             },
@@ -87,7 +95,12 @@ _FRAGMENT: Templates = {
             "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
             "GoodLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": _key("Key")}},
         }
-    }
+    },
+    # A replica region's stack publishing its key (and something that is not a key).
+    "Replica": {
+        "Resources": {"ReplicaKey": {"Type": "AWS::KMS::Key", "Properties": {}}},
+        "Outputs": {"Key": {"Value": _key("ReplicaKey")}, "Name": {"Value": {"Ref": "AWS::StackName"}}},
+    },
 }
 
 
@@ -112,14 +125,19 @@ def test_reports_every_resource_without_a_customer_managed_key() -> None:
         ("PlainQueue", "KmsMasterKeyId: SQS-managed SSE"),
         (
             "AwsKeyBucket",
-            "default encryption: key alias/aws/s3 is not a customer-managed key of this template",
+            "default encryption: key alias/aws/s3 is not a customer-managed key of this app",
         ),
         ("Table", "replica eu-west-1: AWS-managed key (aws/dynamodb)"),
+        (
+            "Table",
+            'replica eu-west-3: key {"Fn::GetStackOutput":{"OutputName":"Name","Region":"eu-west-2",'
+            '"StackName":"Replica"}} is not a customer-managed key of this app',
+        ),
         ("Database", "storage: AWS-managed key (aws/rds)"),
         ("Member", "Performance Insights: AWS-managed key (aws/rds)"),
         (
             "Secret",
-            'KmsKeyId: key {"Fn::GetAtt":["OtherKey","Arn"]} is not a customer-managed key of this template',
+            'KmsKeyId: key {"Fn::GetAtt":["OtherKey","Arn"]} is not a customer-managed key of this app',
         ),
         ("Logs", "KmsKeyId: CloudWatch Logs' own key"),
     }

@@ -10,7 +10,9 @@ our network (``template_walk.RESTRICTING_CONDITION_KEYS``; ``Deny`` statements f
 as TLS-only ones, are fine).
 
 The API Gateway APIs are the public entry points. They are listed here by logical ID, so a new one
-must be added on purpose, and every method of theirs requires authorization (IAM or Cognito).
+must be added on purpose, and every method of theirs requires authorization (IAM or Cognito) unless
+``security_acknowledgments.toml`` lists it as an ``open_api_method`` with its reason (the social
+platform authenticates sessions in its handlers, and some of its routes are public by design).
 Security-group egress to ``0.0.0.0/0`` is not exposure (isolated subnets have no route out).
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import pytest
 
 from dbpatterns.common.profile import DeploymentProfile
+from tests.gates.acknowledgments import load, unacknowledged_methods, unused_method_acknowledgments
 from tests.gates.app_templates import app_templates
 from tests.gates.template_walk import Templates, public_exposures, rest_apis, unauthenticated_methods
 
@@ -26,8 +29,13 @@ from tests.gates.template_walk import Templates, public_exposures, rest_apis, un
 PUBLIC_APIS = (
     "DbPatterns-FintechLedger/LedgerCommandApi70FBFC6C",  # ledger commands and queries, IAM auth
     "DbPatterns-FlashSale/OrdersApiB57CB763",  # flash-sale orders, IAM auth
+    "DbPatterns-SocialRegion-Primary/Api9AF3637B",  # social platform, us-east-1: sessions in the handler
+    "DbPatterns-SocialRegion-Secondary1/Api9AF3637B",  # social platform, eu-west-1
+    "DbPatterns-SocialRegion-Secondary2/Api9AF3637B",  # social platform, ap-southeast-1
     "DbPatterns-Tenancy/Api9AF3637B",  # tenant projects and tasks, Cognito user pools
 )
+
+OPEN_METHODS = load().open_api_methods
 
 _OPEN_TO_ALL = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}
 
@@ -98,7 +106,22 @@ def test_the_listed_apis_are_the_only_public_entry_points(profile: DeploymentPro
 @pytest.mark.synth
 @pytest.mark.parametrize("profile", list(DeploymentProfile), ids=lambda p: p.value)
 def test_every_api_method_requires_authorization(profile: DeploymentProfile) -> None:
-    assert [str(f) for f in unauthenticated_methods(app_templates(profile))] == []
+    findings = unauthenticated_methods(app_templates(profile))
+    assert [str(f) for f in unacknowledged_methods(findings, OPEN_METHODS)] == []
+
+
+@pytest.mark.synth
+def test_every_open_method_acknowledgment_still_matches_a_method() -> None:
+    findings = [f for p in DeploymentProfile for f in unauthenticated_methods(app_templates(p))]
+    assert unused_method_acknowledgments(findings, OPEN_METHODS) == []
+
+
+def test_an_unlisted_open_method_is_reported_and_an_unused_entry_fails() -> None:
+    findings = unauthenticated_methods(_FRAGMENT)
+    assert [f.logical_id for f in unacknowledged_methods(findings, OPEN_METHODS)] == ["OpenMethod"]
+    assert len(unused_method_acknowledgments(findings, OPEN_METHODS)) == sum(
+        len(a.paths) for a in OPEN_METHODS
+    )
 
 
 def test_reports_every_kind_of_exposure() -> None:
