@@ -86,7 +86,8 @@ class TenantDmsEndpoint(Construct):
             label,
             "tenant_id",
             props.tenant_id,
-            f"allowed for a source: a tenant of {props.database.database_id} ({list(props.database.tenants)})",
+            f"allowed for a source: a tenant of {props.database.database_id} "
+            f"({list(props.database.tenants)})",
         )
         check_required(label, "certificate", props.certificate)
         check_instance(label, "certificate", props.certificate, dms.CfnCertificate)
@@ -99,7 +100,8 @@ class TenantDmsEndpoint(Construct):
             self,
             "AccessRole",
             assumed_by=iam.ServicePrincipal(f"dms.{region}.amazonaws.com"),
-            description=f"DMS reads the master secret of {database.database_id} ({props.role.value} endpoint)",
+            description=f"DMS reads the master secret of {database.database_id} "
+            f"({props.role.value} endpoint)",
         )
         self.access_role.add_to_policy(
             iam.PolicyStatement(

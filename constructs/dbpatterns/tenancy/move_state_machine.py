@@ -65,6 +65,15 @@ _THROTTLED = (
     "DynamoDb.RequestLimitExceeded",
 )
 _MS = 1000
+#: Defaults of :class:`TenantMoveStateMachineProps`.
+DEFAULT_POLL_INTERVAL = Duration.seconds(30)
+DEFAULT_CATCH_UP_LATENCY = Duration.seconds(5)
+DEFAULT_DRAIN_LATENCY = Duration.seconds(0)
+DEFAULT_FULL_LOAD_TIMEOUT = Duration.hours(12)
+DEFAULT_CATCH_UP_TIMEOUT = Duration.hours(2)
+DEFAULT_CUTOVER_TIMEOUT = Duration.minutes(10)
+DEFAULT_VERIFY_TIMEOUT = Duration.hours(1)
+DEFAULT_KEEP_SOURCE_FOR = Duration.days(7)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,23 +84,23 @@ class TenantMoveStateMachineProps:
     """The tenant directory the move's states are written to."""
     profile: DeploymentProfile
     """Sandbox or production: log retention and the key's removal follow it."""
-    poll_interval: Duration = Duration.seconds(30)
+    poll_interval: Duration = DEFAULT_POLL_INTERVAL
     """Time between two looks at DMS or CloudWatch - 30 seconds (10 s to 5 min)."""
-    catch_up_latency: Duration = Duration.seconds(5)
+    catch_up_latency: Duration = DEFAULT_CATCH_UP_LATENCY
     """CDC latency (source and target) under which the move enters ``cutover`` - 5 seconds."""
-    drain_latency: Duration = Duration.seconds(0)
+    drain_latency: Duration = DEFAULT_DRAIN_LATENCY
     """CDC latency under which, after the cache TTL, cutover is complete - 0 seconds (none)."""
     cache_ttl: Duration = DIRECTORY_CACHE_TTL
     """How long readers may keep routing by a cached directory item - 30 seconds (the library's)."""
-    full_load_timeout: Duration = Duration.hours(12)
+    full_load_timeout: Duration = DEFAULT_FULL_LOAD_TIMEOUT
     """Longest ``copying`` phase before a rollback - 12 hours."""
-    catch_up_timeout: Duration = Duration.hours(2)
+    catch_up_timeout: Duration = DEFAULT_CATCH_UP_TIMEOUT
     """Longest ``catching_up`` phase before a rollback - 2 hours."""
-    cutover_timeout: Duration = Duration.minutes(10)
+    cutover_timeout: Duration = DEFAULT_CUTOVER_TIMEOUT
     """Longest ``cutover`` phase (writes refused!) before a rollback - 10 minutes."""
-    verify_timeout: Duration = Duration.hours(1)
+    verify_timeout: Duration = DEFAULT_VERIFY_TIMEOUT
     """Longest ``verifying`` phase before a rollback - 1 hour."""
-    keep_source_for: Duration = Duration.days(7)
+    keep_source_for: Duration = DEFAULT_KEEP_SOURCE_FOR
     """How long the source copy is kept after the flip (``previous.cleanup_after``) - 7 days."""
     encryption_key: kms.IKey | None = None
     """Key of the execution log group - a new key with rotation by default."""

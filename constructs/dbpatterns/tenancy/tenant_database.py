@@ -112,7 +112,8 @@ class TenantDatabase(Construct):
     migration for the master password).
 
     ``ec2.IConnectable``. Exposes ``database`` (:class:`RdsInstance` or :class:`AuroraCluster`),
-    ``secret`` (the master secret) and ``encryption_key`` (its and the storage's key), ``settings``, ``writer_host``, ``reader_host`` (Aurora), ``port``, ``resource_id``, ``schema``,
+    ``secret`` (the master secret) and ``encryption_key`` (its and the storage's key), ``settings``,
+    ``writer_host``, ``reader_host`` (Aurora), ``port``, ``resource_id``, ``schema``,
     ``registration``, ``connect_policy`` (``None`` with ``ConnectScope.ACCOUNT``) and ``dashboard``.
     """
 

@@ -4,11 +4,9 @@ data path of a tier move (the state machine in :mod:`dbpatterns.tenancy.move_sta
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Stack
 from aws_cdk import aws_dms as dms
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -193,7 +191,15 @@ class TenantReplication(Construct):
                 props.secrets_manager_endpoint, ec2.Port.tcp(443), "DMS reads the master secrets"
             )
 
-        subnets = props.vpc.select_subnets(**vars_of(isolated_subnets(props.vpc_subnets)))
+        selection = isolated_subnets(props.vpc_subnets)
+        subnets = props.vpc.select_subnets(
+            availability_zones=selection.availability_zones,
+            one_per_az=selection.one_per_az,
+            subnet_filters=selection.subnet_filters,
+            subnet_group_name=selection.subnet_group_name,
+            subnets=selection.subnets,
+            subnet_type=selection.subnet_type,
+        )
         self.subnet_group = dms.CfnReplicationSubnetGroup(
             self,
             "Subnets",
@@ -275,19 +281,6 @@ class TenantReplication(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=list(RUN_ACTIONS), resource_arns=[self.replication_config_arn]
         )
-
-
-def vars_of(selection: ec2.SubnetSelection) -> dict[str, object]:
-    """``SubnetSelection`` as keyword arguments of ``IVpc.select_subnets``."""
-    fields = (
-        "availability_zones",
-        "one_per_az",
-        "subnet_filters",
-        "subnet_group_name",
-        "subnets",
-        "subnet_type",
-    )
-    return {name: getattr(selection, name) for name in fields if getattr(selection, name) is not None}
 
 
 def _validate(label: str, props: TenantReplicationProps) -> tuple[int, int, bool]:
