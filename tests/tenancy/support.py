@@ -20,7 +20,13 @@ from dbpatterns.tenancy.tenant_api import ConnectScope
 from stacks.app_builder import add_compliance_checks
 from stacks.base import ReferenceStack
 from stacks.config import AppConfig
-from stacks.tenancy_stacks import SHARED_STACK_ID, pool_stack_id, tenancy_stacks, tenant_stack_id
+from stacks.tenancy_stacks import (
+    SHARED_STACK_ID,
+    move_stack_id,
+    pool_stack_id,
+    tenancy_stacks,
+    tenant_stack_id,
+)
 from tests.support.synth import new_app
 
 NETWORK_STACK_ID = "TestNetwork"
@@ -28,6 +34,7 @@ SHARED = SHARED_STACK_ID
 POOL = pool_stack_id(1)
 STANDARD = tenant_stack_id("initech")
 ENTERPRISE = tenant_stack_id("acme")
+MOVE = move_stack_id("initech")
 
 #: One of each: a shard with two tenants, a standard tenant on PostgreSQL 16 with more storage, an
 #: enterprise tenant with two readers.

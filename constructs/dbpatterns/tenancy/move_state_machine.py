@@ -265,6 +265,7 @@ class TenantMoveStateMachine(Construct):
             "getItem",
             {"TableName": self._table_name, "Key": self._key(), "ConsistentRead": True},
             assign={"item": "{% $states.result.Item %}"},
+            retry=True,
         )
         not_movable = sfn.Fail.jsonata(
             self,
@@ -489,6 +490,7 @@ class TenantMoveStateMachine(Construct):
             ).next(mark_copying),
         )
         after_read.otherwise(not_movable)
+        read.next(after_read)
         rollback_requested.when(
             sfn.Condition.jsonata(
                 "{% $exists($item.move) and $item.move.M.move_id.S = $moveId and $item.status.S in "
