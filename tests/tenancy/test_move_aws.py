@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.profile import DeploymentProfile
@@ -21,12 +21,22 @@ from dbpatterns.tenancy.move_state_machine import (
 )
 from dbpatterns.tenancy.tenant_database import TenantDatabase
 from dbpatterns.tenancy.tenant_replication import TenantReplication, TenantReplicationProps
+from stacks.config import AppConfig
 from stacks.tenancy_move_stack import TenantMoveStack
 from stacks.tenancy_stack import TenancyStack
-from stacks.tenancy_stacks import PlannedMove
+from stacks.tenancy_stacks import PlannedMove, tenancy_stacks
 from stacks.tenant_database_stack import TenantDatabaseStack
 from tests.support.synth import new_app
-from tests.tenancy.support import MOVE, POOL, SHARED, STANDARD, Synthesized, build, catalog_of
+from tests.tenancy.support import (
+    MOVE,
+    POOL,
+    SHARED,
+    STANDARD,
+    Synthesized,
+    build,
+    catalog_of,
+    network_stack,
+)
 
 pytestmark = pytest.mark.synth
 
@@ -79,7 +89,8 @@ def test_table_mapping_selects_only_the_tenants_rows_of_every_app_table(move: Te
     rules = config["Properties"]["TableMappings"]["rules"]
     assert {r["object-locator"]["table-name"] for r in rules} == {"projects", "tasks"}
     for rule in rules:
-        assert rule["rule-type"] == "selection" and rule["rule-action"] == "include"
+        assert rule["rule-type"] == "selection"
+        assert rule["rule-action"] == "include"
         assert rule["object-locator"]["schema-name"] == "app"
         assert rule["filters"] == [
             {
@@ -342,7 +353,8 @@ def test_state_machine_role_is_scoped(shared: Template) -> None:
         a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert not any(a.startswith("dms:") and a != "dms:DescribeReplications" for a in actions)
-    assert "dynamodb:PutItem" not in actions and "dynamodb:DeleteItem" not in actions
+    assert "dynamodb:PutItem" not in actions
+    assert "dynamodb:DeleteItem" not in actions
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -425,13 +437,8 @@ def test_rejects_bad_state_machine_props(fleet: dict[str, Any], changes: dict[st
 
 def test_rejects_a_planned_move_the_catalog_cannot_hold() -> None:
     app = new_app()
+    config = AppConfig(profile=DeploymentProfile.SANDBOX)
+    _, network = network_stack(app, config)
+    moves = [PlannedMove("bluth", "std-initech", "pool-001")]  # bluth lives on pool-001
     with pytest.raises(PropValidationError, match="moves"):
-        from stacks.config import AppConfig
-        from stacks.tenancy_stacks import tenancy_stacks
-        from tests.tenancy.support import network_stack
-
-        config = AppConfig(profile=DeploymentProfile.SANDBOX)
-        _, network = network_stack(app, config)
-        tenancy_stacks(
-            app, config, catalog_of(), network.vpc, moves=[PlannedMove("bluth", "std-initech", "pool-001")]
-        )
+        tenancy_stacks(app, config, catalog_of(), network.vpc, moves=moves)
