@@ -78,7 +78,10 @@ def build(
     profile: DeploymentProfile,
     catalog: TenantCatalog,
     connect_scope: ConnectScope = ConnectScope.PER_DATABASE,
+    *,
+    moves: bool = True,
 ) -> list[Stack]:
+    """The stacks of ``catalog``; ``moves=False`` plans no tier move (the sample move by default)."""
     config = AppConfig(profile=profile)
     _, network = network_stack(app, config)
     return tenancy_stacks(
@@ -88,6 +91,7 @@ def build(
         network.vpc,
         network.interface_endpoints["SecretsManager"],
         connect_scope=connect_scope,
+        moves=None if moves else (),
     )
 
 
@@ -102,11 +106,14 @@ class Synthesized:
 
 
 @functools.cache
-def synthesized(profile: DeploymentProfile, document: str | None = None, nag: bool = True) -> Synthesized:
-    """The test catalog's stacks (or ``document``'s), synthesized once per session and profile."""
+def synthesized(
+    profile: DeploymentProfile, document: str | None = None, nag: bool = True, moves: bool = True
+) -> Synthesized:
+    """The test catalog's stacks (or ``document``'s), synthesized once per session and profile;
+    ``moves=False`` without the sample tier move."""
     app = new_app()
     catalog = catalog_of(json.loads(document) if document else None)
-    build(app, profile, catalog)
+    build(app, profile, catalog, moves=moves)
     if nag:
         add_compliance_checks(app)
     assembly = app.synth()
