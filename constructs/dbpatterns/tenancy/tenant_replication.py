@@ -4,6 +4,7 @@ data path of a tier move (the state machine in :mod:`dbpatterns.tenancy.move_sta
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import jsii
@@ -150,7 +151,8 @@ class TenantReplication(Construct):
       ``dms-serverless-replication-<resource identifier>`` (created here with retention).
 
     ``ec2.IConnectable``. Exposes ``replication_config`` (L1), ``replication_config_arn``,
-    ``replication_config_identifier``, ``source_endpoint``, ``target_endpoint``, ``certificate``,
+    ``replication_config_identifier``, ``resource_identifier`` (the ARN's last part), ``source_endpoint``,
+    ``target_endpoint``, ``certificate``,
     ``subnet_group``, ``security_group``, ``encryption_key``, ``log_group``, ``tenant_id``, ``run_policy``
     (with ``operator_role``); ``grant_run``.
     """
@@ -163,6 +165,10 @@ class TenantReplication(Construct):
         source, target = props.source, props.target
         identifier = f"tenant-move-{props.tenant_id}-{source.database_id}-to-{target.database_id}"
         self.replication_config_identifier = identifier
+        # The ARN's last part: short (at most 54 characters with a 40-character tenant id), stable for
+        # the pair, and what the state machine searches the DMS metrics for.
+        pair = hashlib.sha256(f"{source.database_id}>{target.database_id}".encode()).hexdigest()[:8]
+        self.resource_identifier = f"move-{props.tenant_id}-{pair}"
 
         if props.encryption_key is None:
             key = create_key(
@@ -233,7 +239,7 @@ class TenantReplication(Construct):
             self, "Logs", profile=props.profile, encryption_key=self.encryption_key
         )
         self.log_group.node.default_child.add_property_override(  # type: ignore[union-attr]
-            "LogGroupName", f"dms-serverless-replication-{identifier}"
+            "LogGroupName", f"dms-serverless-replication-{self.resource_identifier}"
         )
         compute: dict[str, object] = {
             "max_capacity_units": max_units,
@@ -247,7 +253,7 @@ class TenantReplication(Construct):
             self,
             "Resource",
             replication_config_identifier=identifier,
-            resource_identifier=identifier,
+            resource_identifier=self.resource_identifier,
             replication_type="full-load-and-cdc",
             source_endpoint_arn=self.source_endpoint.endpoint_arn,
             target_endpoint_arn=self.target_endpoint.endpoint_arn,
