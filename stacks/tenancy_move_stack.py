@@ -52,3 +52,18 @@ class TenantMoveStack(ReferenceStack):
             value=self.replication.replication_config_arn,
             description="replication_config_arn of the move state machine's input",
         )
+        CfnOutput(
+            self,
+            "MoveInput",
+            value=self.to_json_string(
+                {
+                    "tenant_id": tenant_id,
+                    "source_database_id": source.database_id,
+                    "target_database_id": target.database_id,
+                    "source_tier": source.tier.value,
+                    "target_tier": target.tier.value,
+                    "replication_config_arn": self.replication.replication_config_arn,
+                }
+            ),
+            description="The move state machine's input, less move_id (add one per attempt)",
+        )

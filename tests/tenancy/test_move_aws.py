@@ -442,3 +442,16 @@ def test_rejects_a_planned_move_the_catalog_cannot_hold() -> None:
     moves = [PlannedMove("bluth", "std-initech", "pool-001")]  # bluth lives on pool-001
     with pytest.raises(PropValidationError, match="moves"):
         tenancy_stacks(app, config, catalog_of(), network.vpc, moves=moves)
+
+
+def test_the_move_stack_prints_the_state_machine_input(production: Synthesized) -> None:
+    output = production.templates[MOVE]["Outputs"]["MoveInput"]["Value"]
+    rendered = "".join(p if isinstance(p, str) else "ARN" for p in output["Fn::Join"][1])
+    assert json.loads(rendered) == {
+        "tenant_id": "initech",
+        "source_database_id": "std-initech",
+        "target_database_id": "pool-001",
+        "source_tier": "standard",
+        "target_tier": "pooled",
+        "replication_config_arn": "ARN",
+    }
