@@ -80,11 +80,9 @@ def replication_settings() -> dict[str, object]:
     return {
         "Logging": {"EnableLogging": True},
         "FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"},
-        "ValidationSettings": {
-            "EnableValidation": True,
-            "ValidationMode": "ROW_LEVEL",
-            "FailureMaxCount": 0,
-        },
+        # Any failed or suspended record makes the state machine roll the move back, so DMS's own
+        # failure ceilings are left at their defaults.
+        "ValidationSettings": {"EnableValidation": True, "ValidationMode": "ROW_LEVEL"},
         "ErrorBehavior": {
             "DataErrorPolicy": "STOP_TASK",
             "TableErrorPolicy": "STOP_TASK",
