@@ -455,3 +455,33 @@ def test_the_move_stack_prints_the_state_machine_input(production: Synthesized) 
         "target_tier": "pooled",
         "replication_config_arn": "ARN",
     }
+
+
+def test_an_enterprise_tenant_moves_off_aurora_through_an_aurora_postgresql_source() -> None:
+    app = new_app()
+    stacks = build(app, DeploymentProfile.SANDBOX, catalog_of(), moves=False)
+    shared = next(s for s in stacks if isinstance(s, TenancyStack))
+    databases = {
+        s.tenant_database.database_id: s.tenant_database for s in stacks if isinstance(s, TenantDatabaseStack)
+    }
+    stack = TenantMoveStack(
+        app,
+        "DownToPool",
+        env=AppConfig(profile=DeploymentProfile.SANDBOX).env(),
+        shared=shared,
+        tenant_id="acme",
+        source=databases["ent-acme"],
+        target=databases["pool-001"],
+        secrets_manager_endpoint=None,
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::DMS::Endpoint",
+        {"EndpointType": "source", "EngineName": "aurora-postgresql", "SslMode": "verify-full"},
+    )
+    template.has_resource_properties(
+        "AWS::DMS::ReplicationConfig",
+        {"ComputeConfig": Match.object_like({"MaxCapacityUnits": 4, "MultiAZ": False})},
+    )
+    # No Secrets Manager endpoint given: only the two database rules.
+    assert len(template.find_resources("AWS::EC2::SecurityGroupEgress")) == 2
