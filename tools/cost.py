@@ -367,6 +367,16 @@ FREE_WHILE_IDLE: Mapping[str, str] = {
         ),
         "configuration only",
     ),
+    "AWS::DMS::ReplicationConfig": (
+        "DMS Serverless bills DCU-hours only while a replication is provisioned: from StartReplication "
+        "until it is deprovisioned (a stopped full-load-and-cdc replication stays provisioned, and billed, "
+        "for up to 48 hours)"
+    ),
+    **dict.fromkeys(
+        ("AWS::DMS::Endpoint", "AWS::DMS::Certificate", "AWS::DMS::ReplicationSubnetGroup"),
+        "configuration only (DMS bills the replication)",
+    ),
+    "AWS::StepFunctions::StateMachine": "Step Functions standard workflows bill per state transition",
     "AWS::RDS::GlobalCluster": "members are priced; replicated writes bill as I/O (left out)",
     "AWS::ElastiCache::GlobalReplicationGroup": "members are priced; cross-region transfer left out",
     **dict.fromkeys(

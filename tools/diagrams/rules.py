@@ -132,6 +132,9 @@ OMITTED_TYPES: tuple[str, ...] = (
     "AWS::CloudWatch::*",
     "AWS::DAX::ParameterGroup",
     "AWS::DAX::SubnetGroup",
+    "AWS::DMS::Certificate",
+    "AWS::DMS::Endpoint",  # its database is drawn through the replication's security-group rules
+    "AWS::DMS::ReplicationSubnetGroup",
     "AWS::EC2::EIP",
     "AWS::EC2::FlowLog",
     "AWS::EC2::InternetGateway",
