@@ -25,13 +25,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from dbpatterns.common.durations import check_duration
+from dbpatterns.common.durations import Unit, check_duration
 from dbpatterns.common.encryption import allow_cloudwatch_logs, create_key
 from dbpatterns.common.interfaces import check_key
 from dbpatterns.common.logs import create_log_group
 from dbpatterns.common.nag import acknowledge
 from dbpatterns.common.profile import DeploymentProfile
-from dbpatterns.common.validation import check_instance, construct_label
+from dbpatterns.common.validation import PropValidationError, check_instance, construct_label
 from dbpatterns.runtime.tenancy.schema import TENANT_TABLES
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable
 
@@ -726,73 +726,27 @@ def _seconds(value: Duration) -> int:
     return int(value.to_seconds())
 
 
+#: (prop, whole unit, minimum, maximum) of every duration prop.
+_DURATION_LIMITS: tuple[tuple[str, Unit, Duration | None, Duration], ...] = (
+    ("poll_interval", "seconds", Duration.seconds(10), Duration.minutes(5)),
+    ("catch_up_latency", "seconds", None, Duration.minutes(10)),
+    ("drain_latency", "seconds", None, Duration.minutes(1)),
+    ("cache_ttl", "seconds", Duration.seconds(1), Duration.minutes(15)),
+    ("full_load_timeout", "minutes", Duration.minutes(5), Duration.days(7)),
+    ("catch_up_timeout", "minutes", Duration.minutes(5), Duration.days(2)),
+    ("cutover_timeout", "minutes", Duration.minutes(2), Duration.hours(1)),
+    ("verify_timeout", "minutes", Duration.minutes(5), Duration.days(2)),
+    ("keep_source_for", "days", Duration.days(1), Duration.days(90)),
+)
+
+
 def _validate(label: str, props: TenantMoveStateMachineProps) -> None:
     check_instance(label, "directory", props.directory, TenantDirectoryTable)
     check_instance(label, "profile", props.profile, DeploymentProfile)
     check_key(label, props.encryption_key)
-    check_duration(
-        label,
-        "poll_interval",
-        props.poll_interval,
-        unit="seconds",
-        minimum=Duration.seconds(10),
-        maximum=Duration.minutes(5),
-    )
-    check_duration(
-        label, "catch_up_latency", props.catch_up_latency, unit="seconds", maximum=Duration.minutes(10)
-    )
-    check_duration(label, "drain_latency", props.drain_latency, unit="seconds", maximum=Duration.minutes(1))
-    check_duration(
-        label,
-        "cache_ttl",
-        props.cache_ttl,
-        unit="seconds",
-        minimum=Duration.seconds(1),
-        maximum=Duration.minutes(15),
-    )
-    check_duration(
-        label,
-        "full_load_timeout",
-        props.full_load_timeout,
-        unit="minutes",
-        minimum=Duration.minutes(5),
-        maximum=Duration.days(7),
-    )
-    check_duration(
-        label,
-        "catch_up_timeout",
-        props.catch_up_timeout,
-        unit="minutes",
-        minimum=Duration.minutes(5),
-        maximum=Duration.days(2),
-    )
-    check_duration(
-        label,
-        "cutover_timeout",
-        props.cutover_timeout,
-        unit="minutes",
-        minimum=Duration.minutes(2),
-        maximum=Duration.hours(1),
-    )
-    check_duration(
-        label,
-        "verify_timeout",
-        props.verify_timeout,
-        unit="minutes",
-        minimum=Duration.minutes(5),
-        maximum=Duration.days(2),
-    )
-    check_duration(
-        label,
-        "keep_source_for",
-        props.keep_source_for,
-        unit="days",
-        minimum=Duration.days(1),
-        maximum=Duration.days(90),
-    )
+    for prop, unit, minimum, maximum in _DURATION_LIMITS:
+        check_duration(label, prop, getattr(props, prop), unit=unit, minimum=minimum, maximum=maximum)
     if props.cutover_timeout.to_seconds() <= props.cache_ttl.to_seconds():
-        from dbpatterns.common.validation import PropValidationError
-
         raise PropValidationError(
             label,
             "cutover_timeout",
