@@ -7,12 +7,19 @@ Context keys (defaults in cdk.json; override with ``cdk synth -c key=value``):
   secondary_regions      comma-separated other regions of the multi-region stacks
   profile                ``sandbox`` (removable, smallest sizes) or ``production`` (retained, HA)
   showcases              costly parts to deploy: ``all``, ``none`` or a comma-separated list of
-                         ``global-cache``, ``cross-region``, ``aurora-clone``, ``backup``, ``tenancy``
-                         (default: all in production, none in a sandbox)
+                         ``global-cache``, ``cross-region``, ``aurora-clone``, ``backup``, ``tenancy``,
+                         ``social`` (default: all in production, none in a sandbox)
   tenant_catalog         the tenant catalog file of use case 3 (``tenants.json``)
   tenancy_connect_scope  ``per_database`` (one rds-db:connect statement per database, up to 40)
                          or ``account``
   alarm_email            an address subscribed to every use case's alarm topic (optional)
+  social_domain          use case 2's custom domain, e.g. ``api.social.example.com`` (optional: without
+                         it each region answers on its regional API URL and there is no latency record)
+  social_hosted_zone_id, social_hosted_zone_name
+                         the public hosted zone holding ``social_domain`` (required with it)
+  social_certificate_arns
+                         ACM certificates of ``social_domain`` per region, ``region=arn,region=arn`` or
+                         a JSON object in cdk.json (optional: a DNS-validated one is created per region)
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from dbpatterns.tenancy.tenant_api import ConnectScope
 from dbpatterns.tenancy.tiers import fleet_layout
 from stacks.app_builder import add_compliance_checks, build_stacks
 from stacks.config import AppConfig, Showcase
+from stacks.social_config import SocialDomainConfig
 
 ROOT = Path(__file__).resolve().parent
 
@@ -56,6 +64,39 @@ def config_from_context(app: App) -> AppConfig:
         showcases=None if showcases is None else Showcase.parse(str(showcases)),
         tenancy_connect_scope=ConnectScope(scope),
         alarm_email=context("alarm_email") or None,
+        social_domain=social_domain_from_context(app),
+    )
+
+
+def social_domain_from_context(app: App) -> SocialDomainConfig | None:
+    """Use case 2's custom domain from the ``social_*`` context keys, or ``None`` without one."""
+    domain = app.node.try_get_context("social_domain")
+    if not domain:
+        return None
+    zone_id = app.node.try_get_context("social_hosted_zone_id")
+    zone_name = app.node.try_get_context("social_hosted_zone_name")
+    for key, value in (("social_hosted_zone_id", zone_id), ("social_hosted_zone_name", zone_name)):
+        if not value:
+            raise PropValidationError(
+                "app", key, value, f"required with social_domain={domain!r}: the public zone holding it"
+            )
+    certificates = app.node.try_get_context("social_certificate_arns") or {}
+    if isinstance(certificates, str):
+        pairs = [item.split("=", 1) for item in certificates.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise PropValidationError(
+                "app", "social_certificate_arns", certificates, "allowed: 'region=arn,region=arn'"
+            )
+        certificates = {region.strip(): arn.strip() for region, arn in pairs}
+    if not isinstance(certificates, dict):
+        raise PropValidationError(
+            "app", "social_certificate_arns", certificates, "allowed: 'region=arn,...' or an object"
+        )
+    return SocialDomainConfig(
+        domain_name=str(domain),
+        hosted_zone_id=str(zone_id),
+        hosted_zone_name=str(zone_name),
+        certificate_arns={str(k): str(v) for k, v in certificates.items()},
     )
 
 

@@ -27,6 +27,7 @@ from stacks.flash_sale_stack import FlashSaleStack
 from stacks.network_stack import NetworkStack
 from stacks.rds_replica_stack import RdsReplicaStack
 from stacks.rds_showcase_stack import RdsShowcaseStack
+from stacks.social_app import build_social_stacks
 from stacks.tenancy_stacks import tenancy_stacks
 
 #: Interface endpoints of the primary region's network: Secrets Manager for password rotation (RDS,
@@ -35,9 +36,18 @@ PRIMARY_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
 }
+#: Interface endpoints of a secondary region's network: Secrets Manager when the social platform runs
+#: there (its handlers read the cursor key and the cache AUTH token, replicated to each region).
+SOCIAL_ENDPOINTS: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+}
 PRIMARY_NETWORK_STACK_ID = "DbPatterns-Network"
 #: Stack IDs of the secondary regions' networks, in the order of ``AppConfig.secondary_regions``.
 SECONDARY_NETWORK_STACK_IDS = ("DbPatterns-NetworkSecondary1", "DbPatterns-NetworkSecondary2")
+#: The VPC block of each region's network: the primary's, then the secondaries' in order. They do not
+#: overlap, so the VPCs can be peered (the social platform does). The primary keeps the library's
+#: default, which it had before the secondaries were given blocks of their own.
+NETWORK_CIDRS = ("10.0.0.0/16", "10.1.0.0/16", "10.2.0.0/16")
 
 
 class RegionalNetworks:
@@ -49,22 +59,29 @@ class RegionalNetworks:
         self._stacks: dict[str, NetworkStack] = {}
 
     def __call__(self, region: str | None = None) -> IsolatedNetwork:
-        region = region or self._config.primary_region
+        return self.stack(region).network
+
+    def stack(self, region: str | None = None) -> NetworkStack:
+        """The network stack of ``region`` (the primary region by default)."""
+        config = self._config
+        region = region or config.primary_region
         if region not in self._stacks:
-            if region == self._config.primary_region:
-                stack_id, endpoints = PRIMARY_NETWORK_STACK_ID, PRIMARY_ENDPOINTS
+            if region == config.primary_region:
+                stack_id, endpoints, cidr = PRIMARY_NETWORK_STACK_ID, PRIMARY_ENDPOINTS, NETWORK_CIDRS[0]
             else:
-                index = self._config.secondary_regions.index(region)
-                stack_id, endpoints = SECONDARY_NETWORK_STACK_IDS[index], {}
+                index = config.secondary_regions.index(region)
+                stack_id, cidr = SECONDARY_NETWORK_STACK_IDS[index], NETWORK_CIDRS[index + 1]
+                endpoints = SOCIAL_ENDPOINTS if config.shows(Showcase.SOCIAL) else {}
             self._stacks[region] = NetworkStack(
                 self._app,
                 stack_id,
-                env=self._config.env(region),
-                profile=self._config.profile,
+                env=config.env(region),
+                profile=config.profile,
+                cidr=cidr,
                 interface_endpoints=endpoints,
                 description=f"dbpatterns: the one isolated VPC of {region} that every stack here uses",
             )
-        return self._stacks[region].network
+        return self._stacks[region]
 
     @property
     def stacks(self) -> list[Stack]:
@@ -89,6 +106,8 @@ def build_stacks(app: App, config: AppConfig, catalog: TenantCatalog) -> list[St
         *_elasticache_stacks(app, config, networks),
         *_rds_aurora_stacks(app, config, networks),
     ]
+    if config.shows(Showcase.SOCIAL) and config.secondary_regions:
+        stacks += build_social_stacks(app, config, networks=networks.stack, api_gateway_account=account)
     if config.shows(Showcase.TENANCY):
         network = networks()
         fleet = tenancy_stacks(

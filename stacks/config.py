@@ -11,6 +11,7 @@ from aws_cdk import Environment
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.errors import PropValidationError
 from dbpatterns.tenancy.tenant_api import ConnectScope
+from stacks.social_config import SocialDomainConfig
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -37,6 +38,10 @@ class Showcase(enum.Enum):
     #: Use case 3's fleet from tenants.json (a pooled shard, standard and enterprise tenants): about
     #: $310 a month with the sample catalog.
     TENANCY = "tenancy"
+    #: Use case 2, the global social platform over the three regions: its session cache is a global
+    #: datastore (six cache.m6g.large nodes in a sandbox), plus a WAF and a health check per region and
+    #: a Secrets Manager endpoint in each secondary network: about $670 a month.
+    SOCIAL = "social"
 
     @classmethod
     def parse(cls, text: str) -> frozenset[Showcase]:
@@ -71,6 +76,9 @@ class AppConfig:
     tenancy_connect_scope: ConnectScope = ConnectScope.PER_DATABASE
     #: An email address subscribed to each use case's alarm topic - none by default.
     alarm_email: str | None = None
+    #: The social API's custom domain (use case 2) - none by default: each region answers on its
+    #: regional API Gateway URL, with no latency record.
+    social_domain: SocialDomainConfig | None = None
 
     def __post_init__(self) -> None:
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):

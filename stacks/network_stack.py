@@ -20,7 +20,9 @@ class NetworkStack(ReferenceStack):
     Use cases stay apart inside it by security groups: each construct owns its groups and admits
     only the peers it names; nothing opens a port to the VPC's CIDR but the endpoints' HTTPS.
     Consumers reference ``network`` (its VPC and endpoints), so CloudFormation deploys this stack
-    first and refuses to delete it while a consumer still imports from it.
+    first and refuses to delete it while a consumer still imports from it. ``cidr`` is the VPC's
+    block as a plain string (for peering routes and security-group rules in other regions); the
+    regions' blocks do not overlap, so their VPCs can be peered.
     """
 
     def __init__(
@@ -30,9 +32,13 @@ class NetworkStack(ReferenceStack):
         *,
         profile: DeploymentProfile,
         interface_endpoints: Mapping[str, ec2.InterfaceVpcEndpointAwsService],
+        cidr: str = IsolatedNetworkProps.cidr,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.cidr = cidr
         self.network = IsolatedNetwork(
-            self, "Network", IsolatedNetworkProps(profile=profile, interface_endpoints=interface_endpoints)
+            self,
+            "Network",
+            IsolatedNetworkProps(profile=profile, cidr=cidr, interface_endpoints=interface_endpoints),
         )

@@ -1,6 +1,11 @@
 """All stacks of use case 2, the global social platform, in deployment order.
 
-DbPatterns-SocialBase-Secondary1   (1st secondary region)  VPC, data key, API Gateway logging role
+Every stack runs in its region's VPC, the one of the app's network stack there (``networks``); the
+regions' CIDR blocks do not overlap, so the social stacks peer those VPCs. The peering carries
+session writes from the secondaries to the cache primary and handle claims to the home region's
+DynamoDB interface endpoint (the global datastore and the global table replicate without it).
+
+DbPatterns-SocialBase-Secondary1   (1st secondary region)  data key, API Gateway logging role
 DbPatterns-SocialBase-Secondary2   (2nd secondary region)  same, plus peering with Secondary1
 DbPatterns-SocialGlobal            (primary region)        global table, cursor key, session cache
                                                            primary + global datastore, peering
@@ -12,17 +17,18 @@ DbPatterns-SocialRegion-Secondary2 (2nd secondary region)  cache secondary + app
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
+
 from aws_cdk import App, Stack
 
 from dbpatterns.errors import PropValidationError
 from stacks.config import AppConfig
+from stacks.network_stack import NetworkStack
 from stacks.social_base_stack import SocialBaseStack
-from stacks.social_config import SocialDomainConfig
 from stacks.social_global_stack import SocialGlobalStack
 from stacks.social_region_stack import RegionNetwork, SocialRegionStack
 
-#: One non-overlapping /16 per region (peering refuses overlapping CIDRs): primary first.
-SOCIAL_CIDRS = ("10.40.0.0/16", "10.41.0.0/16", "10.42.0.0/16")
 #: A global datastore has at most two secondary regions.
 MAX_SECONDARY_REGIONS = 2
 
@@ -31,13 +37,16 @@ def build_social_stacks(
     app: App,
     config: AppConfig,
     *,
-    domain: SocialDomainConfig | None = None,
+    networks: Callable[[str], NetworkStack],
     api_gateway_account: Stack | None = None,
 ) -> list[Stack]:
     """Add the social platform's stacks to ``app`` and return them in deployment order.
 
-    ``api_gateway_account`` is the stack holding API Gateway's CloudWatch role in the primary region
-    (``DbPatterns-ApiGatewayAccount``); the secondary regions get theirs in their base stacks.
+    ``networks`` gives the network stack of a region (``stacks.app_builder.RegionalNetworks``); their
+    blocks must not overlap (peering refuses overlapping CIDRs). ``api_gateway_account`` is the stack
+    holding API Gateway's CloudWatch role in the primary region (``DbPatterns-ApiGatewayAccount``);
+    the secondary regions get theirs in their base stacks. The custom domain is
+    ``config.social_domain``.
     """
     secondaries = config.secondary_regions
     if not 1 <= len(secondaries) <= MAX_SECONDARY_REGIONS:
@@ -49,6 +58,15 @@ def build_social_stacks(
         )
     profile = config.profile
     regions = (config.primary_region, *secondaries)
+    cidrs = [networks(region).cidr for region in regions]
+    blocks = [ipaddress.ip_network(cidr) for cidr in cidrs]
+    if any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :]):
+        raise PropValidationError(
+            "social platform",
+            "network CIDRs",
+            cidrs,
+            "allowed: non-overlapping blocks, one per region (VPC peering refuses overlapping ones)",
+        )
     bases: list[SocialBaseStack] = []
     for index, region in enumerate(secondaries, start=1):
         bases.append(
@@ -57,7 +75,8 @@ def build_social_stacks(
                 f"DbPatterns-SocialBase-Secondary{index}",
                 env=config.env(region),
                 profile=profile,
-                cidr=SOCIAL_CIDRS[index],
+                vpc=networks(region).network.vpc,
+                cidr=cidrs[index],
                 peers=list(bases),
                 description=f"dbpatterns use case 2: social platform foundation in {region}",
             )
@@ -67,7 +86,8 @@ def build_social_stacks(
         "DbPatterns-SocialGlobal",
         env=config.env(),
         profile=profile,
-        cidr=SOCIAL_CIDRS[0],
+        vpc=networks(config.primary_region).network.vpc,
+        cidr=cidrs[0],
         secondaries=bases,
         description="dbpatterns use case 2: social platform global table and session cache primary",
     )
@@ -75,9 +95,7 @@ def build_social_stacks(
     region_stacks: list[Stack] = []
     for index, region in enumerate(regions):
         if index == 0:
-            network = RegionNetwork(
-                vpc=global_stack.network.vpc, cidr=global_stack.cidr, key=global_stack.key
-            )
+            network = RegionNetwork(vpc=global_stack.vpc, cidr=global_stack.cidr, key=global_stack.key)
             stack_id = "DbPatterns-SocialRegion-Primary"
         else:
             base = bases[index - 1]
@@ -88,7 +106,7 @@ def build_social_stacks(
                 for later in bases[index:]
                 if base.stack_name in later.peerings
             ]
-            network = RegionNetwork(vpc=base.network.vpc, cidr=base.cidr, key=base.key, routes=routes)
+            network = RegionNetwork(vpc=base.vpc, cidr=base.cidr, key=base.key, routes=routes)
             stack_id = f"DbPatterns-SocialRegion-Secondary{index}"
         stack = SocialRegionStack(
             app,
@@ -98,8 +116,8 @@ def build_social_stacks(
             regions=regions,
             network=network,
             global_stack=global_stack,
-            peer_cidrs=[cidr for other, cidr in enumerate(SOCIAL_CIDRS[: len(regions)]) if other != index],
-            domain=domain,
+            peer_cidrs=[cidr for other, cidr in enumerate(cidrs) if other != index],
+            domain=config.social_domain,
             description=f"dbpatterns use case 2: social platform app tier in {region}",
         )
         if index == 0 and api_gateway_account is not None:

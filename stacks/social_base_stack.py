@@ -1,7 +1,7 @@
-"""A secondary region's foundation for the social platform: network, data key, API Gateway logging role.
+"""A secondary region's foundation for the social platform: data key, API Gateway logging role, peering.
 
 Deployed before the global stack, which needs this region's key for the table replica and the
-secret replicas, and this region's VPC to peer with.
+secret replicas. The VPC is the region's network stack's (one VPC per region).
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ from constructs import Construct
 
 from dbpatterns.common.api_logging import ApiGatewayCloudWatchRole
 from dbpatterns.common.encryption import create_key
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.social.peering import VpcPeering, VpcPeeringProps
 from stacks.base import ReferenceStack
 
 
 class SocialBaseStack(ReferenceStack):
-    """VPC (``cidr``, isolated subnets, Secrets Manager endpoint), the region's data key, API Gateway's
-    account-level logging role for this region, and peering with earlier secondary regions.
+    """The region's data key, API Gateway's account-level logging role for this region, and peering
+    from the region's VPC (``vpc``, whose block is ``cidr``) to the VPCs of earlier secondary regions.
 
-    Exposes ``network``, ``cidr``, ``key`` and ``peerings`` (peer stack ID -> :class:`VpcPeering`).
+    Exposes ``vpc``, ``cidr``, ``key`` and ``peerings`` (peer stack name -> :class:`VpcPeering`).
     """
 
     def __init__(
@@ -33,21 +32,14 @@ class SocialBaseStack(ReferenceStack):
         construct_id: str,
         *,
         profile: DeploymentProfile,
+        vpc: ec2.IVpc,
         cidr: str,
         peers: Sequence[SocialBaseStack] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.vpc = vpc
         self.cidr = cidr
-        self.network = IsolatedNetwork(
-            self,
-            "Network",
-            IsolatedNetworkProps(
-                profile=profile,
-                cidr=cidr,
-                interface_endpoints={"SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER},
-            ),
-        )
         self.key = create_key(
             self,
             "DataKey",
@@ -61,10 +53,5 @@ class SocialBaseStack(ReferenceStack):
             self.peerings[peer.stack_name] = VpcPeering(
                 self,
                 f"Peering{index}",
-                VpcPeeringProps(
-                    vpc=self.network.vpc,
-                    peer_vpc=peer.network.vpc,
-                    peer_region=peer.region,
-                    peer_cidr=peer.cidr,
-                ),
+                VpcPeeringProps(vpc=vpc, peer_vpc=peer.vpc, peer_region=peer.region, peer_cidr=peer.cidr),
             )

@@ -1,7 +1,7 @@
 """The social platform's primary region: the global table, the session cache's primary, peering.
 
-Deployed after every ``SocialBaseStack`` (it needs their keys and VPCs) and before every
-``SocialRegionStack``.
+Deployed after every ``SocialBaseStack`` (it needs their keys) and before every ``SocialRegionStack``.
+The VPCs are the regions' network stacks' (one VPC per region).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from constructs import Construct
 
 from dbpatterns.common.encryption import create_key
 from dbpatterns.common.nag import acknowledge, acknowledge_framework_rule
-from dbpatterns.common.network import IsolatedNetwork, IsolatedNetworkProps
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.dynamodb.table import TableReplica
 from dbpatterns.social.peering import VpcPeering, VpcPeeringProps
@@ -30,12 +29,12 @@ CURSOR_KEY_LENGTH = 64
 
 
 class SocialGlobalStack(ReferenceStack):
-    """Primary (home) region: VPC, data key, the global table with a replica (and key) in each
-    secondary region, the cursor-signing key replicated to them, the session cache's primary group and
-    global datastore, peering to each secondary VPC, and the DynamoDB interface endpoint through which
-    the secondaries write handle claims here.
+    """Primary (home) region, in the region's VPC (``vpc``, block ``cidr``): data key, the global
+    table with a replica (and key) in each secondary region, the cursor-signing key replicated to
+    them, the session cache's primary group and global datastore, peering to each secondary VPC, and
+    the DynamoDB interface endpoint through which the secondaries write handle claims here.
 
-    Exposes ``network``, ``cidr``, ``key``, ``table``, ``cursor_secret``, ``global_datastore``,
+    Exposes ``vpc``, ``cidr``, ``key``, ``table``, ``cursor_secret``, ``global_datastore``,
     ``session_cache``, ``peerings`` (secondary stack name -> :class:`VpcPeering`) and ``home_endpoint``.
     """
 
@@ -45,22 +44,14 @@ class SocialGlobalStack(ReferenceStack):
         construct_id: str,
         *,
         profile: DeploymentProfile,
+        vpc: ec2.IVpc,
         cidr: str,
         secondaries: Sequence[SocialBaseStack],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.vpc = vpc
         self.cidr = cidr
-        self.network = IsolatedNetwork(
-            self,
-            "Network",
-            IsolatedNetworkProps(
-                profile=profile,
-                cidr=cidr,
-                interface_endpoints={"SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER},
-            ),
-        )
-        vpc = self.network.vpc
         self.key = create_key(
             self,
             "DataKey",
@@ -110,9 +101,7 @@ class SocialGlobalStack(ReferenceStack):
             self.peerings[base.stack_name] = VpcPeering(
                 self,
                 f"Peering{index}",
-                VpcPeeringProps(
-                    vpc=vpc, peer_vpc=base.network.vpc, peer_region=base.region, peer_cidr=base.cidr
-                ),
+                VpcPeeringProps(vpc=vpc, peer_vpc=base.vpc, peer_region=base.region, peer_cidr=base.cidr),
             )
 
         endpoint_security_group = ec2.SecurityGroup(
@@ -132,7 +121,7 @@ class SocialGlobalStack(ReferenceStack):
             "HomeTableEndpoint",
             vpc=vpc,
             service=ec2.InterfaceVpcEndpointAwsService.DYNAMODB,
-            subnets=self.network.isolated_subnets,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
             security_groups=[endpoint_security_group],
             private_dns_enabled=False,
             open=False,

@@ -34,7 +34,8 @@ from stacks.social_global_stack import SocialGlobalStack
 
 @dataclass(frozen=True, kw_only=True)
 class RegionNetwork:
-    """The region's VPC and data key (from its base stack, or the global stack in the primary region)."""
+    """The region's VPC (its network stack's) and data key (from its base stack, or the global stack in
+    the primary region)."""
 
     vpc: ec2.IVpc
     cidr: str

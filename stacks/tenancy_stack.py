@@ -17,6 +17,7 @@ from dbpatterns.runtime.tenancy.catalog import POSTGRES_MAJOR_VERSIONS
 from dbpatterns.tenancy.database_groups import TenantDatabaseGroups, TenantDatabaseGroupsProps
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable, TenantDirectoryTableProps
 from dbpatterns.tenancy.driver_layer import pg8000_layer
+from dbpatterns.tenancy.move_state_machine import TenantMoveStateMachine, TenantMoveStateMachineProps
 from dbpatterns.tenancy.provisioning import TenantProvisioning, TenantProvisioningProps
 from dbpatterns.tenancy.tenant_api import ConnectScope, TenantApi, TenantApiProps
 from stacks.base import ReferenceStack
@@ -28,7 +29,8 @@ CROSS_STACK_REFERENCES_FLAG = "@aws-cdk/core:defaultCrossStackReferences"
 
 class TenancyStack(ReferenceStack):
     """The tenant directory table, the shared DB subnet and parameter groups, the schema and directory
-    providers and the tenant API (Cognito user pool, REST API, function in the VPC).
+    providers, the tenant API (Cognito user pool, REST API, function in the VPC) and the tenant move
+    state machine (each planned move's replication, in its own stack, lets it run).
 
     Everything a tenant database stack takes from here is exported up front (:meth:`_pin_exports`),
     so onboarding a tenant - even the first on a new PostgreSQL major version - leaves this stack's
@@ -69,6 +71,9 @@ class TenancyStack(ReferenceStack):
                 connect_scope=connect_scope,
             ),
         )
+        self.moves = TenantMoveStateMachine(
+            self, "Moves", TenantMoveStateMachineProps(directory=self.directory, profile=profile)
+        )
         self._pin_exports()
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the tenant API (v1 stage)")
@@ -78,6 +83,12 @@ class TenancyStack(ReferenceStack):
             "UserPoolClientId",
             value=self.api.user_pool_client.user_pool_client_id,
             description="App client for SRP sign-in (ID token carries custom:tenant_id)",
+        )
+        CfnOutput(
+            self,
+            "MoveStateMachineArn",
+            value=self.moves.state_machine.state_machine_arn,
+            description="Tenant move state machine (aws stepfunctions start-execution)",
         )
         CfnOutput(
             self,
@@ -121,6 +132,7 @@ class TenancyStack(ReferenceStack):
             self.provisioning.schema_role.role_arn,
             self.api.security_group.security_group_id,
             self.api.role.role_name,
+            self.moves.role.role_name,
         ]
         for major in POSTGRES_MAJOR_VERSIONS:
             values.append(self.groups.instance_parameter_group(major).bind_to_instance().parameter_group_name)

@@ -7,6 +7,9 @@ VPC of the primary region's network stack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from aws_cdk import App, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
@@ -16,10 +19,31 @@ from dbpatterns.common.validation import PropValidationError, check_instance
 from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, TenantCatalog, Tier
 from dbpatterns.tenancy.tenant_api import MAX_PER_DATABASE_GRANTS, ConnectScope
 from stacks.config import AppConfig
+from stacks.tenancy_move_stack import TenantMoveStack
 from stacks.tenancy_stack import TenancyStack
 from stacks.tenant_database_stack import TenantDatabaseStack
 
 SHARED_STACK_ID = "DbPatterns-Tenancy"
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    """A tier move the app prepares a DMS replication for (one ``DbPatterns-TenantMove-<tenant>``)."""
+
+    tenant_id: str
+    source_database_id: str
+    target_database_id: str
+
+
+#: The sample fleet's planned move: Initech leaves its standard instance for pooled shard 1 (a
+#: downgrade, standard -> pooled). Both databases exist in ``tenants.json``; a pooled -> standard move
+#: needs the tenant's ``std-<id>`` database deployed first, which the catalog cannot declare yet.
+SAMPLE_MOVES: tuple[PlannedMove, ...] = (PlannedMove("initech", "std-initech", "pool-001"),)
+
+
+def move_stack_id(tenant_id: str) -> str:
+    """``DbPatterns-TenantMove-initech``."""
+    return f"DbPatterns-TenantMove-{tenant_id}"
 
 
 def pool_stack_id(shard: int) -> str:
@@ -45,13 +69,16 @@ def tenancy_stacks(
     secrets_manager_endpoint: ec2.IInterfaceVpcEndpoint | None = None,
     *,
     connect_scope: ConnectScope = ConnectScope.PER_DATABASE,
+    moves: Sequence[PlannedMove] | None = None,
 ) -> list[Stack]:
     """The shared stack, then one stack per shard, standard tenant and enterprise tenant.
 
     ``vpc`` (and ``secrets_manager_endpoint``, for password rotation) come from the primary region's
     network stack; every stack here depends on that stack, and every database stack on the shared one.
     ``connect_scope`` must be ``ConnectScope.ACCOUNT`` for fleets of more than
-    :data:`~dbpatterns.tenancy.tenant_api.MAX_PER_DATABASE_GRANTS` databases.
+    :data:`~dbpatterns.tenancy.tenant_api.MAX_PER_DATABASE_GRANTS` databases. ``moves``: the tier moves
+    to prepare a replication for, one stack each - :data:`SAMPLE_MOVES` where the catalog holds their
+    tenant and databases, by default.
     """
     where = "tenancy_stacks"
     check_instance(where, "catalog", catalog, TenantCatalog)
@@ -88,6 +115,7 @@ def tenancy_stacks(
         "providers, tenant API (Cognito)",
     )
     stacks: list[Stack] = [shared]
+    databases_by_id: dict[str, TenantDatabaseStack] = {}
     placements: list[tuple[str, str, Tier, list[str], DatabaseOverrides]] = []
     for shard in catalog.shards:
         members = [t.tenant_id for t in catalog.shard_members(shard.shard)]
@@ -125,10 +153,61 @@ def tenancy_stacks(
         )
         stack.add_stack_dependency(shared, "Imports the shared groups, providers, directory and API role")
         stacks.append(stack)
+        databases_by_id[database_id] = stack
+    for move in _planned_moves(where, moves, databases_by_id):
+        source = databases_by_id[move.source_database_id]
+        target = databases_by_id[move.target_database_id]
+        move_stack = TenantMoveStack(
+            app,
+            move_stack_id(move.tenant_id),
+            env=env,
+            shared=shared,
+            tenant_id=move.tenant_id,
+            source=source.tenant_database,
+            target=target.tenant_database,
+            secrets_manager_endpoint=secrets_manager_endpoint,
+            description=f"dbpatterns use case 3: DMS replication moving {move.tenant_id} "
+            f"({move.source_database_id} -> {move.target_database_id})",
+        )
+        move_stack.add_stack_dependency(shared, "Attaches a policy to the move state machine's role")
+        for database in (source, target):
+            move_stack.add_stack_dependency(database, "Endpoints read the database's secret and host")
+        stacks.append(move_stack)
     if network is not None:
         for dependent in stacks:
             dependent.add_stack_dependency(network, "Runs in the region's shared VPC")
     return stacks
+
+
+def _planned_moves(
+    where: str, moves: Sequence[PlannedMove] | None, databases: dict[str, TenantDatabaseStack]
+) -> list[PlannedMove]:
+    """``moves`` checked against the fleet, or the sample moves the fleet can hold."""
+
+    def fits(move: PlannedMove) -> bool:
+        source = databases.get(move.source_database_id)
+        return (
+            source is not None
+            and move.target_database_id in databases
+            and move.tenant_id in source.tenant_database.tenants
+        )
+
+    if moves is None:
+        return [move for move in SAMPLE_MOVES if fits(move)]
+    planned = list(moves)
+    for move in planned:
+        check_instance(where, "moves", move, PlannedMove)
+        if not fits(move):
+            raise PropValidationError(
+                where,
+                "moves",
+                move,
+                "allowed: moves of a tenant from the database holding it to another database of the catalog",
+            )
+    tenants = [move.tenant_id for move in planned]
+    if len(set(tenants)) != len(tenants):
+        raise PropValidationError(where, "moves", tenants, "allowed: at most one planned move per tenant")
+    return planned
 
 
 def _stack_of(vpc: ec2.IVpc) -> Stack | None:

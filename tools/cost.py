@@ -336,6 +336,12 @@ FREE_WHILE_IDLE: Mapping[str, str] = {
         ),
         "no charge for VPC plumbing",
     ),
+    "AWS::EC2::VPCPeeringConnection": "no hourly charge; traffic across it bills per GB (left out)",
+    **dict.fromkeys(
+        ("AWS::ApiGateway::DomainName", "AWS::ApiGateway::BasePathMapping"),
+        "no charge for a regional custom domain name (requests bill as the API's)",
+    ),
+    "AWS::CertificateManager::Certificate": "public ACM certificates are free",
     **dict.fromkeys(("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"), "IAM is free"),
     "AWS::KMS::Alias": "no charge",
     **dict.fromkeys(
@@ -361,6 +367,16 @@ FREE_WHILE_IDLE: Mapping[str, str] = {
         ),
         "configuration only",
     ),
+    "AWS::DMS::ReplicationConfig": (
+        "DMS Serverless bills DCU-hours only while a replication is provisioned: from StartReplication "
+        "until it is deprovisioned (a stopped full-load-and-cdc replication stays provisioned, and billed, "
+        "for up to 48 hours)"
+    ),
+    **dict.fromkeys(
+        ("AWS::DMS::Endpoint", "AWS::DMS::Certificate", "AWS::DMS::ReplicationSubnetGroup"),
+        "configuration only (DMS bills the replication)",
+    ),
+    "AWS::StepFunctions::StateMachine": "Step Functions standard workflows bill per state transition",
     "AWS::RDS::GlobalCluster": "members are priced; replicated writes bill as I/O (left out)",
     "AWS::ElastiCache::GlobalReplicationGroup": "members are priced; cross-region transfer left out",
     **dict.fromkeys(

@@ -12,9 +12,10 @@ import json
 import re
 from typing import Any
 
-#: ``@aws-cdk/core:defaultCrossStackReferences``: a value from another region's stack arrives through
-#: ``Fn::GetStackOutput`` (flag) or through CDK's export reader custom resource (no flag); same value.
-CROSS_REGION_REFERENCE = "<value of another region's stack>"
+#: ``@aws-cdk/core:defaultCrossStackReferences``: a value from another stack arrives through
+#: ``Fn::GetStackOutput`` (flag), or without the flag through ``Fn::ImportValue`` (same region) or CDK's
+#: export reader custom resource (another region); same value.
+OTHER_STACK_REFERENCE = "<value of another stack>"
 _CROSS_REGION_RESOURCES = ("Custom::CrossRegionExportWriter", "Custom::CrossRegionExportReader")
 _CROSS_REGION_PROVIDER = re.compile(r"^CustomCrossRegionExport(Writer|Reader)CustomResourceProvider")
 #: API Gateway deployments are named by a hash of the API's template, wording included.
@@ -74,10 +75,13 @@ def _rewrite(node: Any, readers: set[str], renames: dict[str, str]) -> Any:
         return [_rewrite(item, readers, renames) for item in node]
     if not isinstance(node, dict):
         return node
-    if "Fn::GetStackOutput" in node or (
-        "Fn::GetAtt" in node and isinstance(node["Fn::GetAtt"], list) and node["Fn::GetAtt"][0] in readers
+    attribute = node.get("Fn::GetAtt")
+    if (
+        "Fn::GetStackOutput" in node
+        or "Fn::ImportValue" in node
+        or (isinstance(attribute, list) and attribute[0] in readers)
     ):
-        return CROSS_REGION_REFERENCE
+        return OTHER_STACK_REFERENCE
     if node == {"Ref": "AWS::Partition"}:
         return "aws"  # @aws-cdk/core:enablePartitionLiterals writes the stack's known partition
     rewritten: dict[str, Any] = {}

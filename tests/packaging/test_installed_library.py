@@ -260,7 +260,7 @@ def test_command_line_tools_run(venv: Venv, module: str) -> None:
 
 
 def test_user_app_synthesizes_every_stack_without_lookups(no_flags: UserAppRun) -> None:
-    assert {"UserData", "UserApis", "UserDisasterRecovery"} <= set(no_flags.stacks)
+    assert {"UserData", "UserApis", "UserDisasterRecovery", "UserSocial"} <= set(no_flags.stacks)
     assert no_flags.manifest.get("missing", []) == []
     assert not (no_flags.workdir / "cdk.context.json").exists()
     print(f"\nuser app synth: {no_flags.seconds:.1f} s")
@@ -285,18 +285,8 @@ def _library_construct_classes() -> set[str]:
     return found
 
 
-#: Constructs the user app does not compose yet, with the reason. Use case 2's constructs need three
-#: regions with peered VPCs; tests/social synthesizes them with cdk-nag and cfn-lint.
-NOT_IN_USER_APP = {
-    "dbpatterns.social.peering.PeerRoutes",
-    "dbpatterns.social.peering.VpcPeering",
-    "dbpatterns.social.regional_api.SocialRegionalApi",
-    "dbpatterns.social.table.SocialTable",
-}
-
-
 def test_user_app_uses_every_construct_of_the_library(no_flags: UserAppRun) -> None:
-    unused = _library_construct_classes() - set(no_flags.report["library_classes"]) - NOT_IN_USER_APP
+    unused = _library_construct_classes() - set(no_flags.report["library_classes"])
     assert unused == set(), f"add these to tests/packaging/user_app.py: {sorted(unused)}"
 
 

@@ -8,8 +8,8 @@ Environment (set by the test): ``CDK_OUTDIR`` (the cloud assembly), ``CDK_CONTEX
 ``USER_APP_REPORT``, a JSON file this app writes: the library classes found in the construct tree and
 what each construct does in an environment-agnostic stack (``"ok"`` or the error it raised).
 
-All construct calls are in the ``_primary_*``, ``_secondary`` and ``ANYWHERE`` parts below, so an API
-change of the library means editing them only.
+All construct calls are in the ``_*`` functions and ``ANYWHERE`` below, so an API change of the library
+means editing them only.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from dbpatterns.aurora import (
@@ -48,7 +50,7 @@ from dbpatterns.common.network import DeployTimeAzStack, IsolatedNetwork, Isolat
 from dbpatterns.common.network import deploy_time_availability_zones as deploy_time_azs
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.queue import SecureQueue, SecureQueueProps
-from dbpatterns.dynamodb import DynamoTable, DynamoTableProps, TableEncryption
+from dbpatterns.dynamodb import DynamoTable, DynamoTableProps, TableEncryption, TableReplica
 from dbpatterns.elasticache import (
     CacheGlobalDatastore,
     CacheGlobalDatastoreProps,
@@ -64,6 +66,15 @@ from dbpatterns.flash_sale import FlashSaleOrderPipeline, FlashSaleOrderPipeline
 from dbpatterns.ledger import EventSourcedLedger, EventSourcedLedgerProps
 from dbpatterns.rds import RdsInstance, RdsInstanceProps, RdsReadReplica, RdsReadReplicaProps
 from dbpatterns.runtime.tenancy.catalog import Tier
+from dbpatterns.social import (
+    PeerRoutes,
+    SocialRegionalApi,
+    SocialRegionalApiProps,
+    SocialTable,
+    SocialTableProps,
+    VpcPeering,
+    VpcPeeringProps,
+)
 from dbpatterns.tenancy.database_groups import TenantDatabaseGroups, TenantDatabaseGroupsProps
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable, TenantDirectoryTableProps
 from dbpatterns.tenancy.provisioning import TenantProvisioning, TenantProvisioningProps
@@ -74,18 +85,21 @@ PROFILE = DeploymentProfile.SANDBOX
 ACCOUNT = "111111111111"
 PRIMARY = cdk.Environment(account=ACCOUNT, region="us-east-1")
 SECONDARY = cdk.Environment(account=ACCOUNT, region="eu-west-1")
+#: VPC blocks of the two regions: peered VPCs must not overlap.
+PRIMARY_CIDR, SECONDARY_CIDR = "10.0.0.0/16", "10.1.0.0/16"
 STRING = dynamodb.AttributeType.STRING
 
 
 # --- the constructs (the only place that calls the library) -----------------------------------------
 
 
-def _network(scope: Construct) -> IsolatedNetwork:
+def _network(scope: Construct, cidr: str = PRIMARY_CIDR) -> IsolatedNetwork:
     return IsolatedNetwork(
         scope,
         "Network",
         IsolatedNetworkProps(
             profile=PROFILE,
+            cidr=cidr,
             interface_endpoints={"SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER},
         ),
     )
@@ -235,6 +249,53 @@ def _tenancy(scope: Construct, network: IsolatedNetwork) -> TenantDatabase:
     )
 
 
+def _peering(scope: Construct, network: IsolatedNetwork, peer: IsolatedNetwork) -> VpcPeering:
+    """From the secondary region's VPC to the primary's (routes on this side included)."""
+    return VpcPeering(
+        scope,
+        "Peering",
+        VpcPeeringProps(
+            vpc=network.vpc, peer_vpc=peer.vpc, peer_region=str(PRIMARY.region), peer_cidr=PRIMARY_CIDR
+        ),
+    )
+
+
+def _social(
+    scope: Construct, network: IsolatedNetwork, peering: VpcPeering, replica_key: kms.IKey
+) -> SocialRegionalApi:
+    """Use case 2 in its home region: the global table (replica in the secondary region), the regional
+    API without a session cache, and the routes back over the secondary region's peering."""
+    PeerRoutes(
+        scope, "PeerRoutes", vpc=network.vpc, peer_cidr=SECONDARY_CIDR, connection_id=peering.connection_id
+    )
+    key = create_key(scope, "SocialKey", description="user app social data", profile=PROFILE)
+    table = SocialTable(
+        scope,
+        "SocialTable",
+        SocialTableProps(
+            profile=PROFILE,
+            encryption_key=key,
+            replicas=[TableReplica(region=str(SECONDARY.region), encryption_key=replica_key)],
+        ),
+    )
+    cursor = secretsmanager.Secret(scope, "CursorKey", encryption_key=key)
+    return SocialRegionalApi(
+        scope,
+        "SocialApi",
+        SocialRegionalApiProps(
+            profile=PROFILE,
+            vpc=network.vpc,
+            account_cloud_watch_role=AccountCloudWatchRole.MANAGED_ELSEWHERE,
+            table=table.table,
+            table_key=key,
+            regions=[str(PRIMARY.region), str(SECONDARY.region)],
+            home=None,
+            cursor_secret=cursor,
+            cursor_secret_key=key,
+        ),
+    )
+
+
 # --- the user's stacks -------------------------------------------------------------------------------
 
 
@@ -279,8 +340,9 @@ class DisasterRecoveryStack(DeployTimeAzStack):
 
     def __init__(self, scope: Construct, construct_id: str, data: DataStack) -> None:
         super().__init__(scope, construct_id, env=SECONDARY)
-        network = _network(self)
-        key = create_key(self, "Key", description="user app secondary region", profile=PROFILE)
+        network = _network(self, SECONDARY_CIDR)
+        self.key = key = create_key(self, "Key", description="user app secondary region", profile=PROFILE)
+        self.peering = _peering(self, network, data.network)
         RdsReadReplica(
             self,
             "PostgresReplica",
@@ -305,6 +367,16 @@ class DisasterRecoveryStack(DeployTimeAzStack):
                 global_datastore=global_sessions, profile=PROFILE, vpc=network.vpc
             ),
         )
+
+
+class SocialStack(DeployTimeAzStack):
+    """Use case 2's home region, in the primary region's VPC, peered with the secondary region's."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, data: DataStack, recovery: DisasterRecoveryStack
+    ) -> None:
+        super().__init__(scope, construct_id, env=PRIMARY)
+        _social(self, data.network, recovery.peering, recovery.key)
 
 
 #: What the library should do in an environment-agnostic stack: work, or raise PropValidationError
@@ -354,8 +426,10 @@ def _library_classes(app: cdk.App) -> list[str]:
 def main() -> None:
     app = cdk.App()
     data = DataStack(app, "UserData")
-    ApiStack(app, "UserApis")
-    DisasterRecoveryStack(app, "UserDisasterRecovery", data)
+    apis = ApiStack(app, "UserApis")
+    recovery = DisasterRecoveryStack(app, "UserDisasterRecovery", data)
+    social = SocialStack(app, "UserSocial", data, recovery)
+    social.add_stack_dependency(apis, "The social API's stage logs through the account role UserApis sets")
     anywhere = _try_anywhere(app)
     app.synth()
     report = {"library_classes": _library_classes(app), "anywhere": anywhere}

@@ -1,24 +1,24 @@
-"""A test-only app builder for the social stacks: cdk.json's context, cdk-nag, one synth per profile.
+"""The social stacks as the app composes them.
 
-The lead wires ``build_social_stacks`` into ``stacks/app_builder.py`` (see NOTES-social.md); until
-then these tests build an app of the social stacks alone, the way ``app.py`` builds the real one.
+Without a custom domain they are the whole app's (``tests.support.synth``, one synth per profile shared
+with the rest of the suite). With one (``AppConfig.social_domain``) they are built by the same
+``build_social_stacks`` over the same ``RegionalNetworks``, in an app of their own with cdk-nag.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, cx_api
 
 from dbpatterns.common.profile import DeploymentProfile
-from stacks.app_builder import add_compliance_checks
-from stacks.config import AppConfig
+from stacks.app_builder import RegionalNetworks, add_compliance_checks
+from stacks.config import AppConfig, Showcase
 from stacks.social_app import build_social_stacks
 from stacks.social_config import SocialDomainConfig
-from tests.support.synth import new_app
+from tests.support import synth
 
 DOMAIN = SocialDomainConfig(
     domain_name="api.social.example.com",
@@ -30,16 +30,22 @@ DOMAIN = SocialDomainConfig(
 )
 
 
-def build_app(profile: DeploymentProfile, *, domain: SocialDomainConfig | None = None) -> App:
-    app = new_app()
-    build_social_stacks(app, AppConfig(profile=profile), domain=domain)
-    add_compliance_checks(app)  # the app's packs: AwsSolutions, NIST 800-53 R5, HIPAA Security
+def build_app_with_domain(profile: DeploymentProfile) -> App:
+    """The regional networks and the social stacks only, with :data:`DOMAIN`, and cdk-nag."""
+    app = synth.new_app()
+    config = AppConfig(profile=profile, showcases=frozenset({Showcase.SOCIAL}), social_domain=DOMAIN)
+    build_social_stacks(app, config, networks=RegionalNetworks(app, config).stack)
+    add_compliance_checks(app)
     return app
 
 
 @functools.cache
+def _synthesize_with_domain(profile: DeploymentProfile) -> cx_api.CloudAssembly:
+    return build_app_with_domain(profile).synth()
+
+
 def synthesize(profile: DeploymentProfile, with_domain: bool = False) -> cx_api.CloudAssembly:
-    return build_app(profile, domain=DOMAIN if with_domain else None).synth()
+    return _synthesize_with_domain(profile) if with_domain else synth.synthesize(profile)
 
 
 def template(stack_name: str, profile: DeploymentProfile, with_domain: bool = False) -> dict[str, Any]:
@@ -54,7 +60,3 @@ def template_paths(profile: DeploymentProfile, with_domain: bool = False) -> dic
 
 def resources(template_json: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in template_json["Resources"].items() if r["Type"] == resource_type}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

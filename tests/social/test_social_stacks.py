@@ -10,17 +10,49 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.profile import DeploymentProfile
+from stacks.app_builder import NETWORK_CIDRS, build_stacks
+from stacks.config import AppConfig, Showcase
 from tests.social.support import resources, synthesize, template
+from tests.support.synth import new_app, tenant_catalog
 
 pytestmark = pytest.mark.synth
 
 SANDBOX, PRODUCTION = DeploymentProfile.SANDBOX, DeploymentProfile.PRODUCTION
+PRIMARY_CIDR, SECONDARY1_CIDR, SECONDARY2_CIDR = NETWORK_CIDRS
 GLOBAL = "DbPatterns-SocialGlobal"
 REGION_STACKS = {
     "DbPatterns-SocialRegion-Primary": "us-east-1",
     "DbPatterns-SocialRegion-Secondary1": "eu-west-1",
     "DbPatterns-SocialRegion-Secondary2": "ap-southeast-1",
 }
+
+
+@pytest.mark.parametrize(
+    ("showcases", "expected"),
+    [
+        (None, set()),
+        (
+            frozenset({Showcase.SOCIAL}),
+            {
+                "DbPatterns-NetworkSecondary1",
+                "DbPatterns-NetworkSecondary2",
+                "DbPatterns-SocialBase-Secondary1",
+                "DbPatterns-SocialBase-Secondary2",
+                GLOBAL,
+                *REGION_STACKS,
+            },
+        ),
+    ],
+    ids=["default-sandbox", "social"],
+)
+def test_a_sandbox_builds_the_platform_only_with_its_showcase(
+    showcases: frozenset[Showcase] | None, expected: set[str]
+) -> None:
+    # Six cache.m6g.large nodes over three regions: far above a sandbox's budget unless asked for.
+    config = AppConfig(profile=SANDBOX, showcases=showcases)
+    names = {stack.stack_name for stack in build_stacks(new_app(), config, tenant_catalog())}
+    prefixes = ("DbPatterns-Social", "DbPatterns-NetworkSecondary")
+    assert {name for name in names if name.startswith(prefixes)} == expected
 
 
 def global_table(profile: DeploymentProfile) -> dict[str, Any]:
@@ -91,13 +123,31 @@ def test_the_auth_token_and_the_cursor_key_are_replicated_under_each_regions_key
         assert all("KmsKeyId" in replica for replica in replicas.values())
 
 
+def _network_stack_of(vpc_id: Any) -> str:
+    """The stack whose output ``vpc_id`` reads (the social stacks reference the networks' VPCs)."""
+    stack: str = vpc_id["Fn::GetStackOutput"]["StackName"]
+    return stack
+
+
 def test_every_pair_of_regions_is_peered_and_routed() -> None:
     peerings = resources(template(GLOBAL, SANDBOX), "AWS::EC2::VPCPeeringConnection")
-    assert sorted(p["Properties"]["PeerRegion"] for p in peerings.values()) == ["ap-southeast-1", "eu-west-1"]
+    assert sorted(
+        (
+            _network_stack_of(p["Properties"]["VpcId"]),
+            p["Properties"]["PeerRegion"],
+            _network_stack_of(p["Properties"]["PeerVpcId"]),
+        )
+        for p in peerings.values()
+    ) == [
+        ("DbPatterns-Network", "ap-southeast-1", "DbPatterns-NetworkSecondary2"),
+        ("DbPatterns-Network", "eu-west-1", "DbPatterns-NetworkSecondary1"),
+    ]
     (between,) = resources(
         template("DbPatterns-SocialBase-Secondary2", SANDBOX), "AWS::EC2::VPCPeeringConnection"
     ).values()
     assert between["Properties"]["PeerRegion"] == "eu-west-1"
+    assert _network_stack_of(between["Properties"]["VpcId"]) == "DbPatterns-NetworkSecondary2"
+    assert _network_stack_of(between["Properties"]["PeerVpcId"]) == "DbPatterns-NetworkSecondary1"
     # The accepters route back: Secondary1 to the primary and to Secondary2, Secondary2 to the primary.
     routes = {
         stack: sorted(
@@ -106,8 +156,8 @@ def test_every_pair_of_regions_is_peered_and_routed() -> None:
         )
         for stack in REGION_STACKS
     }
-    assert routes["DbPatterns-SocialRegion-Secondary1"] == ["10.40.0.0/16"] * 2 + ["10.42.0.0/16"] * 2
-    assert routes["DbPatterns-SocialRegion-Secondary2"] == ["10.40.0.0/16"] * 2
+    assert routes["DbPatterns-SocialRegion-Secondary1"] == [PRIMARY_CIDR] * 2 + [SECONDARY2_CIDR] * 2
+    assert routes["DbPatterns-SocialRegion-Secondary2"] == [PRIMARY_CIDR] * 2
 
 
 def test_the_home_table_endpoint_admits_only_the_other_regions_on_443() -> None:
@@ -122,8 +172,8 @@ def test_the_home_table_endpoint_admits_only_the_other_regions_on_443() -> None:
     group = global_template["Resources"][endpoint["Properties"]["SecurityGroupIds"][0]["Fn::GetAtt"][0]]
     ingress = group["Properties"]["SecurityGroupIngress"]
     assert sorted((rule["CidrIp"], rule["FromPort"]) for rule in ingress) == [
-        ("10.41.0.0/16", 443),
-        ("10.42.0.0/16", 443),
+        (SECONDARY1_CIDR, 443),
+        (SECONDARY2_CIDR, 443),
     ]
 
 

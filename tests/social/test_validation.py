@@ -24,7 +24,9 @@ from dbpatterns.social import (
     VpcPeering,
     VpcPeeringProps,
 )
+from stacks.app_builder import RegionalNetworks
 from stacks.config import AppConfig
+from stacks.network_stack import NetworkStack
 from stacks.social_app import build_social_stacks
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
@@ -100,8 +102,32 @@ def test_rejects_peering_within_one_region() -> None:
 
 @pytest.mark.parametrize("secondaries", [(), ("eu-west-1", "ap-southeast-1", "eu-central-1")])
 def test_the_platform_needs_one_or_two_secondary_regions(secondaries: tuple[str, ...]) -> None:
+    app = App()
+    config = AppConfig(secondary_regions=secondaries)
     with pytest.raises(PropValidationError, match="secondary_regions"):
-        build_social_stacks(App(), AppConfig(secondary_regions=secondaries))
+        build_social_stacks(app, config, networks=RegionalNetworks(app, config).stack)
+    assert app.node.children == []
+
+
+def test_rejects_regional_networks_whose_blocks_overlap() -> None:
+    app = App()
+    config = AppConfig()
+    networks = {
+        region: NetworkStack(
+            app,
+            f"Network{index}",
+            env=config.env(region),
+            profile=DeploymentProfile.SANDBOX,
+            interface_endpoints={},
+            cidr=cidr,
+        )
+        for index, (region, cidr) in enumerate(
+            zip(REGIONS, ("10.0.0.0/16", "10.1.0.0/16", "10.0.128.0/17"), strict=True)
+        )
+    }
+    with pytest.raises(PropValidationError, match=r"network CIDRs.*10\.0\.128\.0/17.*non-overlapping"):
+        build_social_stacks(app, config, networks=networks.__getitem__)
+    assert sorted(child.node.id for child in app.node.children) == ["Network0", "Network1", "Network2"]
 
 
 def test_rejects_a_domain_outside_its_hosted_zone(regional: tuple[Stack, SocialRegionalApiProps]) -> None:

@@ -11,6 +11,7 @@ from aws_cdk import App
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.errors import PropValidationError
 from stacks.config import AppConfig
+from stacks.social_config import SocialDomainConfig
 from tests.support.synth import REPO_ROOT, cdk_json_context
 
 spec = importlib.util.spec_from_file_location("app_entry", REPO_ROOT / "app.py")
@@ -75,3 +76,45 @@ def test_cdk_json_carries_the_cli_feature_flags() -> None:
     flags = [key for key in context if key.startswith("@aws-cdk")]
     assert len(flags) >= 80
     assert context["@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"] is True
+
+
+def test_social_domain_comes_from_context_with_its_zone_and_certificates() -> None:
+    app = App(
+        context={
+            "social_domain": "api.social.example.com",
+            "social_hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+            "social_hosted_zone_name": "social.example.com",
+            "social_certificate_arns": "us-east-1=arn:aws:acm:us-east-1:123456789012:certificate/abc, "
+            "eu-west-1=arn:aws:acm:eu-west-1:123456789012:certificate/def",
+        }
+    )
+    assert app_entry.config_from_context(app).social_domain == SocialDomainConfig(
+        domain_name="api.social.example.com",
+        hosted_zone_id="Z0123456789ABCDEFGHIJ",
+        hosted_zone_name="social.example.com",
+        certificate_arns={
+            "us-east-1": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+            "eu-west-1": "arn:aws:acm:eu-west-1:123456789012:certificate/def",
+        },
+    )
+
+
+def test_no_social_domain_by_default() -> None:
+    assert app_entry.config_from_context(App(context=cdk_json_context())).social_domain is None
+
+
+def test_rejects_a_social_domain_without_its_hosted_zone() -> None:
+    app = App(context={"social_domain": "api.social.example.com", "social_hosted_zone_name": "x.com"})
+    with pytest.raises(PropValidationError, match=r"social_hosted_zone_id=None; required with social_domain"):
+        app_entry.config_from_context(app)
+
+
+def test_rejects_malformed_social_certificate_arns() -> None:
+    context = {
+        "social_domain": "api.social.example.com",
+        "social_hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+        "social_hosted_zone_name": "social.example.com",
+        "social_certificate_arns": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    }
+    with pytest.raises(PropValidationError, match=r"social_certificate_arns=.*allowed: 'region=arn"):
+        app_entry.config_from_context(App(context=context))

@@ -20,7 +20,13 @@ from dbpatterns.tenancy.tenant_api import ConnectScope
 from stacks.app_builder import acknowledge_no_backup_plan, add_compliance_checks
 from stacks.base import ReferenceStack
 from stacks.config import AppConfig
-from stacks.tenancy_stacks import SHARED_STACK_ID, pool_stack_id, tenancy_stacks, tenant_stack_id
+from stacks.tenancy_stacks import (
+    SHARED_STACK_ID,
+    move_stack_id,
+    pool_stack_id,
+    tenancy_stacks,
+    tenant_stack_id,
+)
 from tests.support.synth import new_app
 
 NETWORK_STACK_ID = "TestNetwork"
@@ -28,6 +34,7 @@ SHARED = SHARED_STACK_ID
 POOL = pool_stack_id(1)
 STANDARD = tenant_stack_id("initech")
 ENTERPRISE = tenant_stack_id("acme")
+MOVE = move_stack_id("initech")
 
 #: One of each: a shard with two tenants, a standard tenant on PostgreSQL 16 with more storage, an
 #: enterprise tenant with two readers.
@@ -71,7 +78,10 @@ def build(
     profile: DeploymentProfile,
     catalog: TenantCatalog,
     connect_scope: ConnectScope = ConnectScope.PER_DATABASE,
+    *,
+    moves: bool = True,
 ) -> list[Stack]:
+    """The stacks of ``catalog``; ``moves=False`` plans no tier move (the sample move by default)."""
     config = AppConfig(profile=profile)
     _, network = network_stack(app, config)
     return tenancy_stacks(
@@ -81,6 +91,7 @@ def build(
         network.vpc,
         network.interface_endpoints["SecretsManager"],
         connect_scope=connect_scope,
+        moves=None if moves else (),
     )
 
 
@@ -95,11 +106,14 @@ class Synthesized:
 
 
 @functools.cache
-def synthesized(profile: DeploymentProfile, document: str | None = None, nag: bool = True) -> Synthesized:
-    """The test catalog's stacks (or ``document``'s), synthesized once per session and profile."""
+def synthesized(
+    profile: DeploymentProfile, document: str | None = None, nag: bool = True, moves: bool = True
+) -> Synthesized:
+    """The test catalog's stacks (or ``document``'s), synthesized once per session and profile;
+    ``moves=False`` without the sample tier move."""
     app = new_app()
     catalog = catalog_of(json.loads(document) if document else None)
-    stacks = build(app, profile, catalog)
+    stacks = build(app, profile, catalog, moves=moves)
     if nag:
         acknowledge_no_backup_plan(stacks)  # as the app without its backup showcase
         add_compliance_checks(app)

@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from dbpatterns.common.profile import DeploymentProfile
 from tests.support.synth import REPO_ROOT, mask_assets
-from tests.tenancy.support import ENTERPRISE, POOL, SHARED, STANDARD, Synthesized, synthesized
+from tests.tenancy.support import ENTERPRISE, MOVE, POOL, SHARED, STANDARD, Synthesized, synthesized
 
 pytestmark = pytest.mark.synth
 
@@ -32,7 +32,7 @@ def test_no_unacknowledged_nag_finding(profile: DeploymentProfile) -> None:
 def test_templates_pass_cfn_lint(profile: DeploymentProfile) -> None:
     result = synthesized(profile)
     templates = [
-        str(result.directory / f"{name}.template.json") for name in (SHARED, POOL, STANDARD, ENTERPRISE)
+        str(result.directory / f"{name}.template.json") for name in (SHARED, POOL, STANDARD, ENTERPRISE, MOVE)
     ]
     completed = subprocess.run(  # noqa: S603 - fixed argv, our own files
         [str(Path(sys.executable).with_name("cfn-lint")), "--regions", *REGIONS, "--", *templates],
@@ -44,6 +44,6 @@ def test_templates_pass_cfn_lint(profile: DeploymentProfile) -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
-@pytest.mark.parametrize("stack", [SHARED, POOL, STANDARD, ENTERPRISE])
+@pytest.mark.parametrize("stack", [SHARED, POOL, STANDARD, ENTERPRISE, MOVE])
 def test_template_matches_snapshot(production: Synthesized, stack: str, snapshot: Any) -> None:
     assert mask_assets(production.templates[stack]) == snapshot(extension_class=JSONSnapshotExtension)

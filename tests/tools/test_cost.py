@@ -415,6 +415,21 @@ def test_usage_billed_resources_add_no_idle_cost_and_are_not_unpriced() -> None:
     assert not result.lines
 
 
+def test_peering_and_a_custom_domain_add_no_idle_cost_and_are_not_unpriced() -> None:
+    # Use case 2: VPC peering bills the traffic over it; a regional custom domain and its public
+    # certificate are free.
+    template = stack(
+        {
+            "Peering": res("AWS::EC2::VPCPeeringConnection", PeerRegion="eu-west-1"),
+            "Domain": res("AWS::ApiGateway::DomainName", DomainName="api.example.com"),
+            "Mapping": res("AWS::ApiGateway::BasePathMapping"),
+            "Certificate": res("AWS::CertificateManager::Certificate", DomainName="api.example.com"),
+        }
+    )
+    result = priced(template)
+    assert (result.hourly, result.unpriced, result.lines) == (0, [], [])
+
+
 # --- what the model does not know -------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ CATEGORY_COLOURS: Mapping[str, tuple[str, str]] = {
 
 #: Resource types drawn as nodes.
 MAIN_TYPES: Mapping[str, Kind] = {
+    "AWS::ApiGateway::DomainName": Kind("API Gateway custom domain", NETWORK),
     "AWS::ApiGateway::RestApi": Kind("API Gateway REST API", NETWORK),
     "AWS::ApiGatewayV2::Api": Kind("API Gateway HTTP API", NETWORK),
     "AWS::AppSync::GraphQLApi": Kind("AppSync GraphQL API", INTEGRATION),
@@ -56,6 +57,7 @@ MAIN_TYPES: Mapping[str, Kind] = {
     "AWS::DynamoDB::Table": Kind("DynamoDB table", DATABASE),
     "AWS::EC2::Instance": Kind("EC2 instance", COMPUTE),
     "AWS::EC2::VPC": Kind("VPC", NETWORK),
+    "AWS::EC2::VPCPeeringConnection": Kind("VPC peering connection", NETWORK),
     "AWS::ECS::Service": Kind("ECS service", COMPUTE),
     "AWS::ElastiCache::CacheCluster": Kind("ElastiCache cluster", DATABASE),
     "AWS::ElastiCache::GlobalReplicationGroup": Kind("ElastiCache global datastore", DATABASE),
@@ -91,6 +93,7 @@ CLIENT_SECURITY_GROUP = Kind("Security group (for clients)", SECURITY)
 #: drawn as part of it: their references become the main resource's edges.
 FOLD_INTO: Mapping[str, str] = {
     "AWS::ApiGateway::Authorizer": "RestApiId",
+    "AWS::ApiGateway::BasePathMapping": "RestApiId",
     "AWS::ApiGateway::Deployment": "RestApiId",
     "AWS::ApiGateway::GatewayResponse": "RestApiId",
     "AWS::ApiGateway::Method": "RestApiId",
@@ -125,9 +128,13 @@ OMITTED_TYPES: tuple[str, ...] = (
     "AWS::ApplicationAutoScaling::*",
     "AWS::CDK::Metadata",
     "AWS::CloudFormation::*",
+    "AWS::CertificateManager::*",
     "AWS::CloudWatch::*",
     "AWS::DAX::ParameterGroup",
     "AWS::DAX::SubnetGroup",
+    "AWS::DMS::Certificate",
+    "AWS::DMS::Endpoint",  # its database is drawn through the replication's security-group rules
+    "AWS::DMS::ReplicationSubnetGroup",
     "AWS::EC2::EIP",
     "AWS::EC2::FlowLog",
     "AWS::EC2::InternetGateway",
@@ -250,6 +257,9 @@ PROPERTY_RULES: Mapping[tuple[str, str], PropertyRule] = {
     ("AWS::ElastiCache::ReplicationGroup", "GlobalReplicationGroupId"): PropertyRule(
         "secondary", reverse=True, kind=REPLICATION
     ),
+    # A peering connection joins two VPCs: drawn like a resource placed in each.
+    ("AWS::EC2::VPCPeeringConnection", "VpcId"): PropertyRule("requester", kind=PLACEMENT),
+    ("AWS::EC2::VPCPeeringConnection", "PeerVpcId"): PropertyRule("accepter", kind=PLACEMENT),
 }
 
 #: Properties that never make an edge (the fold property is skipped as well).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -49,6 +49,10 @@ class SecureQueueProps:
     dead_letter_max_age: Duration = field(default_factory=lambda: Duration.days(3))
     #: Topic notified by the queue's alarms - none by default.
     alarm_topic: sns.ITopic | None = None
+    #: What deleting or replacing the queues does to the messages in them - DESTROY by default, like
+    #: ``sqs.Queue``. Pass ``profile.removal_policy`` so production RETAINs the queues: orders or
+    #: dead letters not yet handled survive a stack deletion or a replacement and can be redriven.
+    removal_policy: RemovalPolicy = RemovalPolicy.DESTROY
 
 
 class SecureQueue(Construct):
@@ -69,6 +73,7 @@ class SecureQueue(Construct):
         for prop in ("visibility_timeout", "retention_period", "max_message_age", "dead_letter_max_age"):
             check_instance(name, prop, getattr(props, prop), Duration)
         check_int(name, "max_receive_count", props.max_receive_count)
+        check_instance(name, "removal_policy", props.removal_policy, RemovalPolicy)
         check_range(
             name,
             "visibility_timeout (seconds)",
@@ -101,6 +106,7 @@ class SecureQueue(Construct):
             encryption_master_key=props.encryption_key,
             enforce_ssl=True,
             retention_period=Duration.seconds(MAX_RETENTION_SECONDS),
+            removal_policy=props.removal_policy,
         )
         self.queue = sqs.Queue(
             self,
@@ -111,6 +117,7 @@ class SecureQueue(Construct):
             enforce_ssl=True,
             visibility_timeout=props.visibility_timeout,
             retention_period=props.retention_period,
+            removal_policy=props.removal_policy,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=props.max_receive_count
             ),

@@ -211,6 +211,7 @@ class FlashSaleOrderPipeline(Construct):
                 visibility_timeout=visibility_timeout,
                 max_receive_count=props.max_receive_count,
                 alarm_topic=self.alarm_topic,
+                removal_policy=props.profile.removal_policy,
             ),
         )
 

@@ -238,6 +238,7 @@ class LedgerStreamConsumers(Construct):
                 retention_period=FAILURE_RETENTION,
                 max_message_age=props.failure_max_age,
                 alarm_topic=props.alarm_topic,
+                removal_policy=props.profile.removal_policy,
             ),
         )
         store = props.event_store

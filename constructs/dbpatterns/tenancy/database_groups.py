@@ -30,6 +30,21 @@ _INSTANCE_GROUP_IDS: Mapping[int, str] = MappingProxyType(
 _CLUSTER_GROUP_IDS: Mapping[int, str] = MappingProxyType(
     {15: "AuroraPostgres15", 16: "AuroraPostgres16", 17: "AuroraPostgres17"}
 )
+#: What AWS DMS change data capture needs on a move's source (logical decoding through a replication
+#: slot). Every tier can be a source (pooled -> standard, standard -> enterprise, enterprise ->
+#: standard, standard -> pooled) and the groups are shared per major version, so every group carries
+#: them. ``rds.logical_replication`` is static (a reboot applies it) and sets ``wal_level = logical``,
+#: which writes somewhat more WAL; the slot and sender counts leave room for a few concurrent moves
+#: and for tools; ``wal_sender_timeout = 0`` keeps an idle DMS connection (a quiet tenant during
+#: catch-up) from being cut, as DMS recommends for migrations.
+CDC_PARAMETERS: Mapping[str, str] = MappingProxyType(
+    {
+        "rds.logical_replication": "1",
+        "max_replication_slots": "20",
+        "max_wal_senders": "20",
+        "wal_sender_timeout": "0",
+    }
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +59,8 @@ class TenantDatabaseGroupsProps:
 
 class TenantDatabaseGroups(Construct):
     """One DB subnet group, one RDS parameter group and one Aurora cluster parameter group per
-    PostgreSQL major version the catalog allows (15, 16, 17), all requiring TLS (``rds.force_ssl=1``).
+    PostgreSQL major version the catalog allows (15, 16, 17), all requiring TLS (``rds.force_ssl=1``)
+    and all ready to be the source of a tenant move (:data:`CDC_PARAMETERS`: logical replication).
 
     Every group exists from the start, used or not (they are free), so a tenant on a new major version
     changes only its own stack. Exposes ``subnet_group``, ``instance_parameter_group(major)`` and
@@ -70,13 +86,15 @@ class TenantDatabaseGroups(Construct):
         self._cluster_groups: dict[int, rds.ParameterGroup] = {}
         for major in POSTGRES_MAJOR_VERSIONS:
             instance_group = engine_parameter_group(
-                self, _INSTANCE_GROUP_IDS[major], instance_engine(major), {}
+                self, _INSTANCE_GROUP_IDS[major], instance_engine(major), CDC_PARAMETERS
             )
             # Define the CloudFormation resources now (an L2 group creates them on first use), so
             # the shared stack does not change when the first database of a version arrives.
             instance_group.bind_to_instance()
             self._instance_groups[major] = instance_group
-            cluster_group = engine_parameter_group(self, _CLUSTER_GROUP_IDS[major], cluster_engine(major), {})
+            cluster_group = engine_parameter_group(
+                self, _CLUSTER_GROUP_IDS[major], cluster_engine(major), CDC_PARAMETERS
+            )
             cluster_group.bind_to_cluster()
             self._cluster_groups[major] = cluster_group
 

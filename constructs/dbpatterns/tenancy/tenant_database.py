@@ -11,6 +11,7 @@ import jsii
 from aws_cdk import ArnFormat, CustomResource, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -112,7 +113,8 @@ class TenantDatabase(Construct):
     migration for the master password).
 
     ``ec2.IConnectable``. Exposes ``database`` (:class:`RdsInstance` or :class:`AuroraCluster`),
-    ``settings``, ``writer_host``, ``reader_host`` (Aurora), ``port``, ``resource_id``, ``schema``,
+    ``secret`` (the master secret) and ``encryption_key`` (its and the storage's key), ``settings``,
+    ``writer_host``, ``reader_host`` (Aurora), ``port``, ``resource_id``, ``schema``,
     ``registration``, ``connect_policy`` (``None`` with ``ConnectScope.ACCOUNT``) and ``dashboard``.
     """
 
@@ -178,6 +180,8 @@ class TenantDatabase(Construct):
             assert resource_id is not None  # DatabaseInstance always sets it (GetAtt DbiResourceId)
             self.resource_id = resource_id
             secret, key = instance.secret, instance.encryption_key
+        self.secret: secretsmanager.ISecret = secret
+        self.encryption_key: kms.IKey = key
 
         self.database.connections.allow_default_port_from(props.api, "Tenant API (tenancy_app, IAM auth)")
         self.database.connections.allow_default_port_from(

@@ -280,3 +280,18 @@ def test_an_unreachable_database_is_a_retryable_503(
     status, payload, headers = call("POST", "/projects", new_project())
 
     assert (status, payload["code"], headers["Retry-After"]) == (503, "DATABASE_UNAVAILABLE", "1")
+
+
+@pytest.mark.parametrize("status", [TenantStatus.CUTOVER, TenantStatus.VERIFYING])
+def test_a_write_at_the_end_of_a_move_is_a_retryable_503_while_reads_are_served(
+    db: TenancyDatabase, use_access: Callable[[TenantDataAccess], None], status: TenantStatus
+) -> None:
+    use_access(
+        TenantDataAccess(StaticDirectory({TENANT_A: placement(db, TENANT_A, status=status)}), LOCAL_CONFIG)
+    )
+
+    write_status, payload, headers = call("POST", "/projects", new_project())
+    read_status, _, _ = call("GET", "/projects")
+
+    assert (write_status, payload["code"], headers["Retry-After"]) == (503, "TENANT_MOVING", "1")
+    assert read_status == 200

@@ -13,6 +13,7 @@ from dbpatterns.runtime.tenancy import catalog, catalog_cli, fleet, ids, quotas,
 heavy = {'aws_cdk', 'constructs', 'boto3', 'botocore', 'pg8000', 'psycopg'}
 catalog_side = sorted({name.split('.')[0] for name in sys.modules} & heavy)
 from dbpatterns.runtime.tenancy import access, auth, connection, directory, migrate
+from dbpatterns.runtime.tenancy.move import capture, cli, engine, rowcopy, tables, verify
 from dbpatterns.handlers.tenancy import api, directory_resource, projects, schema_resource
 print(catalog_side, 'aws_cdk' in sys.modules, 'constructs' in sys.modules)
 """

@@ -16,7 +16,8 @@ Routes (JSON in and out; ids are UUIDs chosen by the client, which makes every w
 
 Errors: 400 ``MALFORMED_REQUEST`` (``errors`` lists every problem), 403 ``TENANT_UNKNOWN`` /
 ``TENANT_CLAIM_INVALID`` / ``TENANT_SUSPENDED``, 404 ``NOT_FOUND``, 409 ``CONFLICT`` (an id reused
-with other values), 503 ``DATABASE_UNAVAILABLE`` or ``TENANT_PROVISIONING`` with ``Retry-After``.
+with other values), 503 ``DATABASE_UNAVAILABLE``, ``TENANT_PROVISIONING`` or ``TENANT_MOVING`` (writes
+paused for the last seconds of a tier move; reads are still served) with ``Retry-After``.
 
 Env: ``TENANT_DIRECTORY_TABLE``, ``RDS_CA_BUNDLE``, ``AWS_REGION``.
 """
@@ -41,6 +42,7 @@ from dbpatterns.runtime.tenancy.access import (
     AccessConfig,
     DatabaseUnavailableError,
     TenantDataAccess,
+    TenantMovingError,
     TenantUnavailableError,
     WriteInterruptedError,
 )
@@ -129,6 +131,8 @@ def _refused(error: Exception) -> Response[str] | None:
         return _refusal(403, "TENANT_CLAIM_INVALID", "the caller has no valid tenant claim")
     if isinstance(error, UnknownTenantError):
         return _refusal(403, "TENANT_UNKNOWN", "the caller's tenant is not served here")
+    if isinstance(error, TenantMovingError):
+        return _refusal(503, "TENANT_MOVING", "the tenant is being moved; writes resume in seconds, retry")
     if isinstance(error, TenantUnavailableError):
         if error.status == "provisioning":
             return _refusal(503, "TENANT_PROVISIONING", "the tenant is being set up; retry shortly")

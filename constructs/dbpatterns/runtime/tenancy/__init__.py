@@ -3,4 +3,5 @@ and the tenant data-access library. Nothing here imports ``aws_cdk``.
 
 - :mod:`.catalog`, :mod:`.shards`, :mod:`.quotas`, :mod:`.fleet`: the catalog file (``tenants.json``),
   stable shard assignment, regional quota checks and a synthetic fleet for benchmarks.
+- :mod:`.move`: moving a tenant between tiers (copy, catch-up, fenced cutover, verification, flip).
 """

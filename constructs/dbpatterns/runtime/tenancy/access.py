@@ -35,6 +35,16 @@ When the connection is lost (terminated backend, failover, network):
   client-chosen keys (``ON CONFLICT DO NOTHING``) to get retries.
 
 SQL errors (constraint violations, a policy refusing a row) roll back and are raised unchanged.
+
+While a tenant moves between databases (:mod:`.move`), reads are served from the source throughout;
+writes are served until the move's cutover and then refused with :class:`TenantMovingError`
+(retryable: the API answers 503 with ``Retry-After``) until the flip. The directory cache is not
+trusted for that: the source database itself refuses the tenant's writes from the cutover on (the
+move's capture trigger raises SQLSTATE ``TMOVE``), so a container whose cached record still says
+``active`` cannot write behind the mover's back. On ``TMOVE`` the library forgets the cached record
+and resolves the tenant once more: after the flip the write goes to the new database at once; during
+the cutover it raises :class:`TenantMovingError`. The refused transaction was rolled back, so
+repeating it is safe even for a non-idempotent write.
 """
 
 from __future__ import annotations
@@ -76,6 +86,8 @@ MAX_ATTEMPTS_LIMIT = 10
 MAX_BACKOFF_SECONDS = 30.0
 #: SQLSTATE read_only_sql_transaction.
 READ_ONLY_TRANSACTION = "25006"
+#: SQLSTATE raised by a move's fence on the source database (see :mod:`.move.capture`).
+TENANT_MOVING_SQLSTATE = "TMOVE"
 
 
 class Intent(enum.Enum):
@@ -97,6 +109,17 @@ class TenantUnavailableError(RuntimeError):
     def __init__(self, tenant_id: str, status: str, intent: Intent) -> None:
         self.tenant_id, self.status, self.intent = tenant_id, status, intent
         super().__init__(f"tenant {tenant_id!r} is {status}; {intent.value} refused")
+
+
+class TenantMovingError(TenantUnavailableError):
+    """The tenant is at the end of a move (cutover, verifying): writes are paused for a moment.
+
+    Retryable: nothing was written; try again after a short pause (the API sends 503 + Retry-After)."""
+
+    retryable = True
+
+    def __init__(self, tenant_id: str, status: str) -> None:
+        super().__init__(tenant_id, status, Intent.WRITE)
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -201,6 +224,10 @@ class _Lost(Exception):  # noqa: N818 - internal signal, not an error type calle
         self.cause, self.work_started, self.committing = cause, work_started, committing
 
 
+class _Fenced(Exception):  # noqa: N818 - internal signal: the source database refused a moving tenant's write
+    pass
+
+
 class TenantDataAccess:
     """The data-access entry point; create one per process (Lambda execution environment) and reuse it."""
 
@@ -252,11 +279,37 @@ class TenantDataAccess:
     def _execute(
         self, tenant_id: str, intent: Intent, work: Callable[[TenantSession], _T], *, idempotent: bool
     ) -> _T:
+        fenced_before = False
+        while True:
+            try:
+                return self._execute_on(
+                    self._placement(tenant_id, intent), tenant_id, intent, work, idempotent
+                )
+            except _Fenced:
+                # The source refused the write: the cached placement predates the move's cutover.
+                self._directory.invalidate(tenant_id)
+                if fenced_before:
+                    raise TenantMovingError(tenant_id, "moving") from None
+                fenced_before = True
+
+    def _placement(self, tenant_id: str, intent: Intent) -> TenantPlacement:
         placement = self._directory.resolve(tenant_id)
         status = placement.tenant.status
         allowed = status.serves_writes if intent is Intent.WRITE else status.serves_reads
         if not allowed:
+            if intent is Intent.WRITE and status.pauses_writes:
+                raise TenantMovingError(tenant_id, status.value)
             raise TenantUnavailableError(tenant_id, status.value, intent)
+        return placement
+
+    def _execute_on(
+        self,
+        placement: TenantPlacement,
+        tenant_id: str,
+        intent: Intent,
+        work: Callable[[TenantSession], _T],
+        idempotent: bool,
+    ) -> _T:
         endpoint = self._endpoint(placement, intent)
         attempt = 0
         while True:
@@ -321,6 +374,8 @@ class TenantDataAccess:
                 _close_quietly(connection)
                 raise _Lost(error, work_started=work_started, committing=committing) from error
             self._rollback_or_discard(connection, endpoint)
+            if sqlstate(error) == TENANT_MOVING_SQLSTATE:
+                raise _Fenced from error
             raise
         self._checkin(endpoint, connection)
         return result
