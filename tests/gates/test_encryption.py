@@ -15,9 +15,8 @@ Not walked: what is created outside the templates (the log groups RDS creates fo
 CDK's asset buckets), Lambda environment variables (encrypted with the Lambda service key), and
 ``AWS::ElastiCache::GlobalReplicationGroup`` (no data of its own; its members are walked).
 
-Log groups are checked under their own test id, expected to fail until branch ``nag-packs`` gives
-them a key: the ``xfail`` is strict, so this gate turns red the moment they pass and the marker must
-be removed.
+Log groups are checked under their own test id: each has a customer-managed key (the stack's shared
+logs key, ``dbpatterns.common.logs.stack_logs_key``, unless the construct was given one).
 """
 
 from __future__ import annotations
@@ -34,11 +33,7 @@ LOG_GROUP = "AWS::Logs::LogGroup"
 
 SCOPES = [
     pytest.param("data stores", id="data-stores"),
-    pytest.param(
-        "log groups",
-        id="log-groups",
-        marks=pytest.mark.xfail(strict=True, reason="log-group CMK lands with branch nag-packs"),
-    ),
+    pytest.param("log groups", id="log-groups"),
 ]
 
 

@@ -123,7 +123,7 @@ def test_fails_on_a_wildcard_no_entry_acknowledges() -> None:
 def test_an_entry_covers_only_its_own_actions() -> None:
     xray = next(a for a in ACKNOWLEDGMENTS.iam_wildcards if "xray:PutTraceSegments" in a.actions)
     grant = WildcardGrant(
-        "DbPatterns-X", "FnRoleDefaultPolicy1", "AWS::IAM::Policy", "PolicyDocument", "", "*", ""
+        "DbPatterns-X", "FnRolePolicy1", "AWS::IAM::ManagedPolicy", "PolicyDocument", "", "*", ""
     )
     assert xray.covers(replace(grant, action="xray:PutTraceSegments"))
     assert not xray.covers(replace(grant, action="s3:GetObject"))

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from dbpatterns.common.interfaces import check_key
+from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import check_instance, check_required, construct_label, require
 from dbpatterns.runtime.tenancy.catalog import Tier
 from dbpatterns.runtime.tenancy.ids import is_tenant_id
@@ -96,7 +97,7 @@ class TenantDmsEndpoint(Construct):
         database = props.database
         region = Stack.of(self).region
 
-        self.access_role = iam.Role(
+        self.access_role = ManagedPolicyRole(
             self,
             "AccessRole",
             assumed_by=iam.ServicePrincipal(f"dms.{region}.amazonaws.com"),

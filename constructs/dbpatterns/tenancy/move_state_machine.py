@@ -168,7 +168,7 @@ class TenantMoveStateMachine(Construct):
             if table_key is not None
             else []
         )
-        policy = iam.Policy(
+        policy = iam.ManagedPolicy(
             self,
             "Policy",
             roles=[self.role],
