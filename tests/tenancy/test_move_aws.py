@@ -137,7 +137,7 @@ def test_the_certificate_is_the_rds_ca_bundle(move: Template) -> None:
 def test_endpoint_roles_read_only_their_secret_and_decrypt_only_through_secrets_manager(
     move: Template,
 ) -> None:
-    policies = move.find_resources("AWS::IAM::Policy")
+    policies = move.find_resources("AWS::IAM::ManagedPolicy")
     endpoint_policies = [p for name, p in policies.items() if "AccessRole" in name]
     assert len(endpoint_policies) == 2
     for policy in endpoint_policies:
@@ -159,11 +159,12 @@ def test_security_group_only_reaches_the_two_databases_and_secrets_manager(move:
             "GroupDescription": Match.string_like_regexp("DMS replication"),
         },
     )
-    # The databases' ports are read from their stacks (tokens); the endpoint's is 443.
+    # The two PostgreSQL databases on the engine's port (a number, not their endpoint's port token)
+    # and the Secrets Manager endpoint on 443.
     egress = [r["Properties"] for r in move.find_resources("AWS::EC2::SecurityGroupEgress").values()]
     ingress = [r["Properties"] for r in move.find_resources("AWS::EC2::SecurityGroupIngress").values()]
     assert len(egress) == len(ingress) == 3
-    assert [r["FromPort"] for r in egress if isinstance(r["FromPort"], int)] == [443]
+    assert sorted(r["FromPort"] for r in egress) == [443, 5432, 5432]
     assert all(r["IpProtocol"] == "tcp" and r["FromPort"] == r["ToPort"] for r in egress + ingress)
     assert all("DestinationSecurityGroupId" in r for r in egress)
     assert all("SourceSecurityGroupId" in r for r in ingress)
@@ -342,7 +343,7 @@ def test_a_rollback_can_be_requested_for_a_move_in_progress(definition: dict[str
 
 
 def test_state_machine_role_is_scoped(shared: Template) -> None:
-    policies = shared.find_resources("AWS::IAM::Policy")
+    policies = shared.find_resources("AWS::IAM::ManagedPolicy")
     (policy,) = [p for name, p in policies.items() if name.startswith("MovesPolicy")]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     directory = next(s for s in statements if "dynamodb:UpdateItem" in s["Action"])
