@@ -24,7 +24,6 @@ from dbpatterns.tenancy.tenant_replication import TenantReplication, TenantRepli
 from stacks.config import AppConfig
 from stacks.tenancy_move_stack import TenantMoveStack
 from stacks.tenancy_stack import TenancyStack
-from stacks.tenancy_stacks import PlannedMove, tenancy_stacks
 from stacks.tenant_database_stack import TenantDatabaseStack
 from tests.support.synth import new_app
 from tests.tenancy.support import (
@@ -35,7 +34,6 @@ from tests.tenancy.support import (
     Synthesized,
     build,
     catalog_of,
-    network_stack,
 )
 
 pytestmark = pytest.mark.synth
@@ -433,15 +431,6 @@ def test_rejects_bad_state_machine_props(fleet: dict[str, Any], changes: dict[st
     with pytest.raises(PropValidationError, match=prop):
         TenantMoveStateMachine(shared, "BadMoves", replace(props, **changes))
     assert len(shared.node.children) == before
-
-
-def test_rejects_a_planned_move_the_catalog_cannot_hold() -> None:
-    app = new_app()
-    config = AppConfig(profile=DeploymentProfile.SANDBOX)
-    _, network = network_stack(app, config)
-    moves = [PlannedMove("bluth", "std-initech", "pool-001")]  # bluth lives on pool-001
-    with pytest.raises(PropValidationError, match="moves"):
-        tenancy_stacks(app, config, catalog_of(), network.vpc, moves=moves)
 
 
 def test_the_move_stack_prints_the_state_machine_input(production: Synthesized) -> None:
