@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
+from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, Tier
 from dbpatterns.tenancy.move_state_machine import (
     ROLLBACK_FROM,
     TenantMoveStateMachine,
@@ -402,6 +403,24 @@ def test_rejects_a_target_that_is_another_tenants_dedicated_database(fleet: dict
     databases: dict[str, TenantDatabase] = fleet["databases"]
     props = replace(fleet["props"], target=databases["ent-acme"])
     with pytest.raises(PropValidationError, match="target"):
+        TenantReplication(fleet["move"], "Bad", props)
+
+
+def test_rejects_an_empty_dedicated_database_of_another_tenant(fleet: dict[str, Any]) -> None:
+    databases: dict[str, TenantDatabase] = fleet["databases"]
+    awaiting = TenantDatabaseStack(
+        fleet["app"],
+        "AwaitingVandelay",
+        env=AppConfig(profile=DeploymentProfile.SANDBOX).env(),
+        shared=fleet["shared"],
+        database_id="std-vandelay",
+        tier=Tier.STANDARD,
+        tenants=[],
+        overrides=DatabaseOverrides(),
+        secrets_manager_endpoint=None,
+    )
+    props = replace(fleet["props"], source=databases["std-initech"], target=awaiting.tenant_database)
+    with pytest.raises(PropValidationError, match="the dedicated database of 'initech'"):
         TenantReplication(fleet["move"], "Bad", props)
 
 

@@ -163,3 +163,26 @@ def test_a_move_target_and_the_catalog_edit_after_the_flip_deploy_without_confli
     assert after == flipped
     assert (after.database_id, after.tier) == ("std-bluth", Tier.STANDARD)
     assert TenantDirectory(table).resolve("bluth").database.writer_host == target["writer_host"]
+
+
+def test_dropping_a_tenant_that_is_still_moving_out_fails_before_anything_is_written(table: Any) -> None:
+    """``complete-move`` before the flip: the shard's deploy would delete the moving tenant's item."""
+    on_event(event("Create", ["bluth", "hooli"]), CONTEXT)
+    directory = TenantDirectory(table)
+    directory.start_move(
+        directory.get_tenant("bluth"),
+        MoveRecord(
+            move_id="m-1",
+            source_database_id="pool-001",
+            target_database_id="std-bluth",
+            source_tier=Tier.POOLED,
+            target_tier=Tier.STANDARD,
+            started_at="2026-12-01T00:00:00Z",
+        ),
+    )
+    before = table.scan()["Items"]
+
+    with pytest.raises(DirectoryConflictError, match="'bluth' is moving \\(copying\\) from 'pool-001'"):
+        on_event(event("Update", ["pied-piper"], old_tenants=["bluth", "hooli"]), CONTEXT)
+
+    assert table.scan()["Items"] == before
