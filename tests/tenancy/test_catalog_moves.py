@@ -16,7 +16,7 @@ import pytest
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.runtime.tenancy.catalog import catalog_to_dict
-from stacks.tenancy_stacks import move_stack_id, pool_stack_id, tenant_stack_id
+from stacks.tenancy_stacks import database_count, move_stack_id, pool_stack_id, tenant_stack_id
 from tests.tenancy.support import Synthesized, catalog_of, synthesized
 
 pytestmark = pytest.mark.synth
@@ -127,3 +127,11 @@ def test_after_the_catalog_edit_the_move_stack_is_gone_and_the_shard_lets_the_te
     before = copy.deepcopy(planned.templates[POOL]["Resources"])
     _entry({"Resources": before})["Tenants"] = ["vandelay"]
     assert before == completed.templates[POOL]["Resources"]
+
+
+def test_a_planned_upgrades_new_database_counts_against_the_per_database_grants() -> None:
+    planned = catalog_of(_planned("standard"))
+
+    assert database_count(planned) == 2  # shard 1 and std-bluth
+    assert database_count(catalog_of(_completed("standard"))) == 2
+    assert database_count(planned.with_move("bluth", None)) == 1
