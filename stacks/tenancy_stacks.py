@@ -1,5 +1,12 @@
 """Use case 3's stacks from the tenant catalog: the shared stack, one stack per pooled shard and one
-per standard or enterprise tenant, all in the primary region, on the region's network.
+per standard or enterprise tenant, and for each planned tier move (``move_to`` in the catalog) its
+target database and its DMS replication, all in the primary region, on the region's network.
+
+A pooled tenant moving to a dedicated tier gets its ``DbPatterns-Tenant-<id>`` stack *before* the
+move, holding the target database with no tenant registered (the directory item keeps pointing at the
+shard until the move's flip). When the operator then writes the new tier into the catalog and drops
+``move_to``, the same stack ID and construct IDs describe the same database: only the directory
+resource's tenant list changes (``tests/tenancy/test_catalog_moves.py``).
 
 ``stacks/app_builder.py`` calls :func:`tenancy_stacks` with the catalog ``app.py`` loaded and the
 VPC of the primary region's network stack.
@@ -7,16 +14,13 @@ VPC of the primary region's network stack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from aws_cdk import App, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from dbpatterns.common.interfaces import check_interface_endpoint, check_vpc
 from dbpatterns.common.validation import PropValidationError, check_instance
-from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, TenantCatalog, Tier
+from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, TenantCatalog, TenantSpec, Tier
 from dbpatterns.tenancy.tenant_api import MAX_PER_DATABASE_GRANTS, ConnectScope
 from stacks.config import AppConfig
 from stacks.tenancy_move_stack import TenantMoveStack
@@ -24,21 +28,6 @@ from stacks.tenancy_stack import TenancyStack
 from stacks.tenant_database_stack import TenantDatabaseStack
 
 SHARED_STACK_ID = "DbPatterns-Tenancy"
-
-
-@dataclass(frozen=True)
-class PlannedMove:
-    """A tier move the app prepares a DMS replication for (one ``DbPatterns-TenantMove-<tenant>``)."""
-
-    tenant_id: str
-    source_database_id: str
-    target_database_id: str
-
-
-#: The sample fleet's planned move: Initech leaves its standard instance for pooled shard 1 (a
-#: downgrade, standard -> pooled). Both databases exist in ``tenants.json``; a pooled -> standard move
-#: needs the tenant's ``std-<id>`` database deployed first, which the catalog cannot declare yet.
-SAMPLE_MOVES: tuple[PlannedMove, ...] = (PlannedMove("initech", "std-initech", "pool-001"),)
 
 
 def move_stack_id(tenant_id: str) -> str:
@@ -57,8 +46,22 @@ def tenant_stack_id(tenant_id: str) -> str:
 
 
 def database_count(catalog: TenantCatalog) -> int:
-    """Databases (and so stacks besides the shared one) the catalog makes."""
-    return len(catalog.shards) + len(catalog.of_tier(Tier.STANDARD)) + len(catalog.of_tier(Tier.ENTERPRISE))
+    """Databases (and so database stacks) the catalog makes: shards, dedicated tenants and the new
+    dedicated databases of planned moves."""
+    return (
+        len(catalog.shards)
+        + len(catalog.of_tier(Tier.STANDARD))
+        + len(catalog.of_tier(Tier.ENTERPRISE))
+        + len(_move_targets(catalog))
+    )
+
+
+def _move_targets(catalog: TenantCatalog) -> tuple[TenantSpec, ...]:
+    """Tenants whose planned move needs a new database: pooled tenants moving to a dedicated tier (the
+    catalog refuses standard <-> enterprise, and a pooled target is an existing shard)."""
+    return tuple(
+        t for t in catalog.planned_moves() if t.move_to is not None and t.move_to.tier is not Tier.POOLED
+    )
 
 
 def tenancy_stacks(
@@ -69,16 +72,15 @@ def tenancy_stacks(
     secrets_manager_endpoint: ec2.IInterfaceVpcEndpoint | None = None,
     *,
     connect_scope: ConnectScope = ConnectScope.PER_DATABASE,
-    moves: Sequence[PlannedMove] | None = None,
 ) -> list[Stack]:
-    """The shared stack, then one stack per shard, standard tenant and enterprise tenant.
+    """The shared stack, then one stack per shard, standard tenant and enterprise tenant, then one per
+    new target database and one per planned move.
 
     ``vpc`` (and ``secrets_manager_endpoint``, for password rotation) come from the primary region's
     network stack; every stack here depends on that stack, and every database stack on the shared one.
     ``connect_scope`` must be ``ConnectScope.ACCOUNT`` for fleets of more than
-    :data:`~dbpatterns.tenancy.tenant_api.MAX_PER_DATABASE_GRANTS` databases. ``moves``: the tier moves
-    to prepare a replication for, one stack each - :data:`SAMPLE_MOVES` where the catalog holds their
-    tenant and databases, by default.
+    :data:`~dbpatterns.tenancy.tenant_api.MAX_PER_DATABASE_GRANTS` databases (planned moves' new
+    databases count).
     """
     where = "tenancy_stacks"
     check_instance(where, "catalog", catalog, TenantCatalog)
@@ -133,6 +135,13 @@ def tenancy_stacks(
                     tenant.overrides,
                 )
             )
+    for tenant in _move_targets(catalog):
+        move, target_id = tenant.move_to, tenant.target_database_id
+        assert move is not None
+        assert target_id is not None
+        # The stack the tenant keeps once the move is done: same ID, same construct IDs; no tenant
+        # registered until then (its directory item still points at its shard).
+        placements.append((tenant_stack_id(tenant.tenant_id), target_id, move.tier, [], move.overrides))
     descriptions = {
         Tier.POOLED: "dbpatterns use case 3: pooled shard (RDS PostgreSQL, RLS, up to 100 tenants)",
         Tier.STANDARD: "dbpatterns use case 3: standard tenant (its own RDS PostgreSQL instance)",
@@ -154,20 +163,21 @@ def tenancy_stacks(
         stack.add_stack_dependency(shared, "Imports the shared groups, providers, directory and API role")
         stacks.append(stack)
         databases_by_id[database_id] = stack
-    for move in _planned_moves(where, moves, databases_by_id):
-        source = databases_by_id[move.source_database_id]
-        target = databases_by_id[move.target_database_id]
+    for tenant in catalog.planned_moves():
+        assert tenant.target_database_id is not None
+        source = databases_by_id[tenant.database_id]
+        target = databases_by_id[tenant.target_database_id]
         move_stack = TenantMoveStack(
             app,
-            move_stack_id(move.tenant_id),
+            move_stack_id(tenant.tenant_id),
             env=env,
             shared=shared,
-            tenant_id=move.tenant_id,
+            tenant_id=tenant.tenant_id,
             source=source.tenant_database,
             target=target.tenant_database,
             secrets_manager_endpoint=secrets_manager_endpoint,
-            description=f"dbpatterns use case 3: DMS replication moving {move.tenant_id} "
-            f"({move.source_database_id} -> {move.target_database_id})",
+            description=f"dbpatterns use case 3: DMS replication moving {tenant.tenant_id} "
+            f"({tenant.database_id} -> {tenant.target_database_id})",
         )
         move_stack.add_stack_dependency(shared, "Attaches a policy to the move state machine's role")
         for database in (source, target):
@@ -177,37 +187,6 @@ def tenancy_stacks(
         for dependent in stacks:
             dependent.add_stack_dependency(network, "Runs in the region's shared VPC")
     return stacks
-
-
-def _planned_moves(
-    where: str, moves: Sequence[PlannedMove] | None, databases: dict[str, TenantDatabaseStack]
-) -> list[PlannedMove]:
-    """``moves`` checked against the fleet, or the sample moves the fleet can hold."""
-
-    def fits(move: PlannedMove) -> bool:
-        source = databases.get(move.source_database_id)
-        return (
-            source is not None
-            and move.target_database_id in databases
-            and move.tenant_id in source.tenant_database.tenants
-        )
-
-    if moves is None:
-        return [move for move in SAMPLE_MOVES if fits(move)]
-    planned = list(moves)
-    for move in planned:
-        check_instance(where, "moves", move, PlannedMove)
-        if not fits(move):
-            raise PropValidationError(
-                where,
-                "moves",
-                move,
-                "allowed: moves of a tenant from the database holding it to another database of the catalog",
-            )
-    tenants = [move.tenant_id for move in planned]
-    if len(set(tenants)) != len(tenants):
-        raise PropValidationError(where, "moves", tenants, "allowed: at most one planned move per tenant")
-    return planned
 
 
 def _stack_of(vpc: ec2.IVpc) -> Stack | None:

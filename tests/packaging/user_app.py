@@ -77,9 +77,11 @@ from dbpatterns.social import (
 )
 from dbpatterns.tenancy.database_groups import TenantDatabaseGroups, TenantDatabaseGroupsProps
 from dbpatterns.tenancy.directory_table import TenantDirectoryTable, TenantDirectoryTableProps
+from dbpatterns.tenancy.move_state_machine import TenantMoveStateMachine, TenantMoveStateMachineProps
 from dbpatterns.tenancy.provisioning import TenantProvisioning, TenantProvisioningProps
 from dbpatterns.tenancy.tenant_api import TenantApi, TenantApiProps
 from dbpatterns.tenancy.tenant_database import TenantDatabase, TenantDatabaseProps
+from dbpatterns.tenancy.tenant_replication import TenantReplication, TenantReplicationProps
 
 PROFILE = DeploymentProfile.SANDBOX
 ACCOUNT = "111111111111"
@@ -211,8 +213,9 @@ def _ledger(scope: Construct) -> EventSourcedLedger:
     )
 
 
-def _tenancy(scope: Construct, network: IsolatedNetwork) -> TenantDatabase:
-    """Use case 3 in one stack: the shared parts and one pooled shard (with its dashboard)."""
+def _tenancy(scope: Construct, network: IsolatedNetwork) -> TenantReplication:
+    """Use case 3 in one stack: the shared parts, one pooled shard (with its dashboard), one
+    standard tenant's database and the DMS replication moving that tenant into the shard."""
     directory = TenantDirectoryTable(scope, "TenantDirectory", TenantDirectoryTableProps(profile=PROFILE))
     groups = TenantDatabaseGroups(scope, "TenantGroups", TenantDatabaseGroupsProps(vpc=network.vpc))
     provisioning = TenantProvisioning(
@@ -230,21 +233,50 @@ def _tenancy(scope: Construct, network: IsolatedNetwork) -> TenantDatabase:
             account_cloud_watch_role=AccountCloudWatchRole.CREATE,
         ),
     )
-    return TenantDatabase(
+    shared = {
+        "profile": PROFILE,
+        "vpc": network.vpc,
+        "groups": groups,
+        "provisioning": provisioning,
+        "directory": directory,
+        "api": api,
+        "secrets_manager_endpoint": network.interface_endpoints["SecretsManager"],
+    }
+    pool = TenantDatabase(
         scope,
         "TenantPool",
         TenantDatabaseProps(
             database_id="pool-001",
             tier=Tier.POOLED,
             tenants=["bluth", "vandelay"],
-            profile=PROFILE,
-            vpc=network.vpc,
-            groups=groups,
-            provisioning=provisioning,
-            directory=directory,
-            api=api,
-            secrets_manager_endpoint=network.interface_endpoints["SecretsManager"],
             dashboard_name="UserTenantPool",
+            **shared,  # type: ignore[arg-type]
+        ),
+    )
+    standard = TenantDatabase(
+        scope,
+        "TenantInitech",
+        TenantDatabaseProps(
+            database_id="std-initech",
+            tier=Tier.STANDARD,
+            tenants=["initech"],
+            **shared,  # type: ignore[arg-type]
+        ),
+    )
+    moves = TenantMoveStateMachine(
+        scope, "TenantMoves", TenantMoveStateMachineProps(directory=directory, profile=PROFILE)
+    )
+    return TenantReplication(
+        scope,
+        "InitechMove",
+        TenantReplicationProps(
+            tenant_id="initech",
+            source=standard,
+            target=pool,
+            vpc=network.vpc,
+            profile=PROFILE,
+            secrets_manager_endpoint=network.interface_endpoints["SecretsManager"],
+            operator_role=moves.role,
         ),
     )
 

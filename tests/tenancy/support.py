@@ -36,8 +36,8 @@ STANDARD = tenant_stack_id("initech")
 ENTERPRISE = tenant_stack_id("acme")
 MOVE = move_stack_id("initech")
 
-#: One of each: a shard with two tenants, a standard tenant on PostgreSQL 16 with more storage, an
-#: enterprise tenant with two readers.
+#: One of each: a shard with two tenants, a standard tenant on PostgreSQL 16 with more storage (with a
+#: planned move to the shard: consolidation, standard -> pooled), an enterprise tenant with two readers.
 CATALOG_DOCUMENT: dict[str, Any] = {
     "version": 1,
     "shards": [{"shard": 1}],
@@ -48,6 +48,7 @@ CATALOG_DOCUMENT: dict[str, Any] = {
             "name": "Initech",
             "tier": "standard",
             "overrides": {"allocated_storage_gib": 50, "postgres_major_version": 16},
+            "move_to": {"tier": "pooled", "shard": 1},
         },
         {"id": "bluth", "name": "Bluth", "tier": "pooled", "shard": 1},
         {"id": "vandelay", "name": "Vandelay", "tier": "pooled", "shard": 1},
@@ -58,6 +59,13 @@ CATALOG_DOCUMENT: dict[str, Any] = {
 def catalog_of(document: dict[str, Any] | None = None) -> TenantCatalog:
     """The test catalog, or ``document`` parsed like a catalog file."""
     return parse_catalog(document or CATALOG_DOCUMENT, source="test catalog")
+
+
+def without_moves(catalog: TenantCatalog) -> TenantCatalog:
+    """``catalog`` with every planned move cancelled."""
+    for tenant in catalog.planned_moves():
+        catalog = catalog.with_move(tenant.tenant_id, None)
+    return catalog
 
 
 def network_stack(app: App, config: AppConfig) -> tuple[Stack, IsolatedNetwork]:
@@ -81,17 +89,16 @@ def build(
     *,
     moves: bool = True,
 ) -> list[Stack]:
-    """The stacks of ``catalog``; ``moves=False`` plans no tier move (the sample move by default)."""
+    """The stacks of ``catalog``; ``moves=False`` drops its planned tier moves first."""
     config = AppConfig(profile=profile)
     _, network = network_stack(app, config)
     return tenancy_stacks(
         app,
         config,
-        catalog,
+        catalog if moves else without_moves(catalog),
         network.vpc,
         network.interface_endpoints["SecretsManager"],
         connect_scope=connect_scope,
-        moves=None if moves else (),
     )
 
 
@@ -110,7 +117,7 @@ def synthesized(
     profile: DeploymentProfile, document: str | None = None, nag: bool = True, moves: bool = True
 ) -> Synthesized:
     """The test catalog's stacks (or ``document``'s), synthesized once per session and profile;
-    ``moves=False`` without the sample tier move."""
+    ``moves=False`` without its planned tier moves."""
     app = new_app()
     catalog = catalog_of(json.loads(document) if document else None)
     stacks = build(app, profile, catalog, moves=moves)

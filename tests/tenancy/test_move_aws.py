@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match, Template
 
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import PropValidationError
+from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, Tier
 from dbpatterns.tenancy.move_state_machine import (
     ROLLBACK_FROM,
     TenantMoveStateMachine,
@@ -24,7 +25,6 @@ from dbpatterns.tenancy.tenant_replication import TenantReplication, TenantRepli
 from stacks.config import AppConfig
 from stacks.tenancy_move_stack import TenantMoveStack
 from stacks.tenancy_stack import TenancyStack
-from stacks.tenancy_stacks import PlannedMove, tenancy_stacks
 from stacks.tenant_database_stack import TenantDatabaseStack
 from tests.support.synth import new_app
 from tests.tenancy.support import (
@@ -35,7 +35,6 @@ from tests.tenancy.support import (
     Synthesized,
     build,
     catalog_of,
-    network_stack,
 )
 
 pytestmark = pytest.mark.synth
@@ -408,6 +407,24 @@ def test_rejects_a_target_that_is_another_tenants_dedicated_database(fleet: dict
         TenantReplication(fleet["move"], "Bad", props)
 
 
+def test_rejects_an_empty_dedicated_database_of_another_tenant(fleet: dict[str, Any]) -> None:
+    databases: dict[str, TenantDatabase] = fleet["databases"]
+    awaiting = TenantDatabaseStack(
+        fleet["app"],
+        "AwaitingVandelay",
+        env=AppConfig(profile=DeploymentProfile.SANDBOX).env(),
+        shared=fleet["shared"],
+        database_id="std-vandelay",
+        tier=Tier.STANDARD,
+        tenants=[],
+        overrides=DatabaseOverrides(),
+        secrets_manager_endpoint=None,
+    )
+    props = replace(fleet["props"], source=databases["std-initech"], target=awaiting.tenant_database)
+    with pytest.raises(PropValidationError, match="the dedicated database of 'initech'"):
+        TenantReplication(fleet["move"], "Bad", props)
+
+
 def test_rejects_the_source_as_target(fleet: dict[str, Any]) -> None:
     databases: dict[str, TenantDatabase] = fleet["databases"]
     props = replace(fleet["props"], target=databases["std-initech"])
@@ -434,15 +451,6 @@ def test_rejects_bad_state_machine_props(fleet: dict[str, Any], changes: dict[st
     with pytest.raises(PropValidationError, match=prop):
         TenantMoveStateMachine(shared, "BadMoves", replace(props, **changes))
     assert len(shared.node.children) == before
-
-
-def test_rejects_a_planned_move_the_catalog_cannot_hold() -> None:
-    app = new_app()
-    config = AppConfig(profile=DeploymentProfile.SANDBOX)
-    _, network = network_stack(app, config)
-    moves = [PlannedMove("bluth", "std-initech", "pool-001")]  # bluth lives on pool-001
-    with pytest.raises(PropValidationError, match="moves"):
-        tenancy_stacks(app, config, catalog_of(), network.vpc, moves=moves)
 
 
 def test_the_move_stack_prints_the_state_machine_input(production: Synthesized) -> None:

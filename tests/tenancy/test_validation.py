@@ -243,3 +243,13 @@ def test_builder_with_account_scope_grants_one_statement_and_no_per_database_pol
             for p in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
             if "rds-db:connect" in str(p)
         ]
+
+
+def test_a_dedicated_database_may_await_its_tenant_while_a_move_is_planned(parts: dict[str, Any]) -> None:
+    scope = Construct(parts["stack"], f"Scope{len(parts['stack'].node.children)}")
+
+    database = TenantDatabase(
+        scope, "Db", replace(parts["props"], database_id="std-acme", tier=Tier.STANDARD, tenants=[])
+    )
+
+    assert database.tenants == ()

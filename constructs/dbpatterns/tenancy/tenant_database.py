@@ -70,7 +70,9 @@ class TenantDatabaseProps:
     tier: Tier
     """Pooled shard (RDS), standard tenant (RDS) or enterprise tenant (Aurora)."""
     tenants: Sequence[str]
-    """The tenant ids whose rows live here: a shard's members (0-100), else the one tenant."""
+    """The tenant ids whose rows live here: a shard's members (0-100), else the one tenant - or none
+    while the database is the target of that tenant's planned move (its directory item still names
+    the source; the move's flip points it here)."""
     profile: DeploymentProfile
     """Sandbox or production: sizes, Multi-AZ, deletion protection and removal follow it."""
     vpc: ec2.IVpc
@@ -350,11 +352,12 @@ def _validate(label: str, props: TenantDatabaseProps) -> DatabaseSettings:
     else:
         owner = match.group("tenant")
         require(
-            list(tenants) == [owner],
+            list(tenants) in ([owner], []),
             label,
             "tenants",
             list(tenants),
-            f"allowed: exactly [{owner!r}] (a {props.tier.value} database holds its one tenant)",
+            f"allowed: exactly [{owner!r}] (a {props.tier.value} database holds its one tenant), or [] "
+            "while it is the target of that tenant's planned move",
         )
     require(
         props.dashboard is not True or props.tier is not Tier.ENTERPRISE,

@@ -28,7 +28,7 @@ from dbpatterns.common.nag import acknowledge_framework_rule
 from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_instance, check_int, construct_label, require
 from dbpatterns.rds.shared import isolated_subnets
-from dbpatterns.runtime.tenancy.catalog import Tier
+from dbpatterns.runtime.tenancy.catalog import Tier, database_id_of
 from dbpatterns.runtime.tenancy.ids import is_tenant_id
 from dbpatterns.runtime.tenancy.schema import TENANT_TABLES
 from dbpatterns.tenancy.ca_bundle import BUNDLE_PATH
@@ -328,7 +328,11 @@ def _validate(label: str, props: TenantReplicationProps) -> tuple[int, int, bool
         "allowed: a database other than the source",
     )
     require(
-        props.target.tier is Tier.POOLED or tuple(props.target.tenants) == (props.tenant_id,),
+        props.target.tier is Tier.POOLED
+        or (
+            props.target.database_id == database_id_of(props.tenant_id, props.target.tier, None)
+            and tuple(props.target.tenants) in ((), (props.tenant_id,))
+        ),
         label,
         "target",
         props.target.database_id,

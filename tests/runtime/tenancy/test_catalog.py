@@ -16,6 +16,7 @@ from dbpatterns.runtime.tenancy.catalog import (
     DatabaseOverrides,
     TenantCatalog,
     Tier,
+    TierMove,
     catalog_to_dict,
     dump_catalog,
     load_catalog,
@@ -255,3 +256,126 @@ def test_a_catalog_built_in_code_is_held_to_the_same_rules() -> None:
     with pytest.raises(PropValidationError, match="unique"):
         catalog.with_tenants([*catalog.tenants, catalog.get("acme")])
     assert isinstance(catalog, TenantCatalog)
+
+
+# ------------------------------------------------------------------------------------ planned moves
+
+
+def test_a_planned_move_names_the_target_database_and_reads_back_equal() -> None:
+    document = with_tenant(2, move_to={"tier": "standard", "overrides": {"allocated_storage_gib": 100}})
+    document["tenants"][0]["move_to"] = {"tier": "pooled", "shard": 2}
+
+    catalog = parse_catalog(document)
+
+    initech = catalog.get("initech")
+    assert initech.move_to == TierMove(
+        tier=Tier.STANDARD, overrides=DatabaseOverrides(allocated_storage_gib=100)
+    )
+    assert (initech.database_id, initech.target_database_id) == ("pool-001", "std-initech")
+    assert catalog.get("acme").target_database_id == "pool-002"
+    assert catalog.get("globex").target_database_id is None
+    assert [t.tenant_id for t in catalog.planned_moves()] == ["acme", "initech"]
+    assert [t.tenant_id for t in catalog.moving_in(2)] == ["acme"]
+    assert catalog.shard_occupancy() == {1: 1, 2: 1}
+    assert catalog.shard_load() == {1: 1, 2: 2}
+    assert parse_catalog(json.loads(dump_catalog(catalog))) == catalog
+
+
+def test_completing_a_move_takes_the_targets_tier_shard_and_overrides() -> None:
+    catalog = parse_catalog(with_tenant(1, move_to={"tier": "pooled", "shard": 2}))
+
+    done = catalog.with_move_completed("globex").get("globex")
+
+    assert (done.tier, done.shard, done.overrides, done.move_to) == (
+        Tier.POOLED,
+        2,
+        DatabaseOverrides(),
+        None,
+    )
+    assert done.database_id == "pool-002"
+
+
+def test_completing_or_cancelling_needs_a_planned_move_of_a_known_tenant() -> None:
+    catalog = parse_catalog(VALID)
+
+    with pytest.raises(PropValidationError, match="no planned move"):
+        catalog.with_move_completed("acme")
+    with pytest.raises(PropValidationError, match="no such tenant"):
+        catalog.with_move("nobody", None)
+    planned = catalog.with_move("initech", TierMove(tier=Tier.ENTERPRISE))
+    assert planned.with_move("initech", None) == catalog
+
+
+@pytest.mark.parametrize(
+    ("index", "move_to", "prop", "reason"),
+    [
+        # the same database
+        (1, {"tier": "standard"}, "move_to.tier", "already on its own standard database std-globex"),
+        (0, {"tier": "enterprise"}, "move_to.tier", "already on its own enterprise database"),
+        (2, {"tier": "pooled", "shard": 1}, "move_to.shard", "already lives on shard 1"),
+        # shards
+        (2, {"tier": "pooled"}, "move_to.shard", "names its target shard"),
+        (1, {"tier": "pooled", "shard": 3}, "move_to.shard", "declared under 'shards' (1, 2)"),
+        (1, {"tier": "pooled", "shard": 0}, "move_to.shard", "at least 1"),
+        (2, {"tier": "standard", "shard": 2}, "move_to.shard", "only a move to the pooled tier"),
+        # dedicated <-> dedicated
+        (1, {"tier": "enterprise"}, "move_to.tier", "standard <-> enterprise"),
+        (0, {"tier": "standard"}, "move_to.tier", "DbPatterns-Tenant-<id>"),
+        # overrides of the target tier
+        (
+            1,
+            {"tier": "pooled", "shard": 1, "overrides": {"instance_class": "db.m7g.large"}},
+            "overrides.instance_class",
+            "pooled tenants share",
+        ),
+        (2, {"tier": "standard", "overrides": {"readers": 1}}, "overrides.readers", "enterprise tier"),
+        (
+            2,
+            {"tier": "enterprise", "overrides": {"allocated_storage_gib": 100}},
+            "overrides.allocated_storage_gib",
+            "Aurora storage grows",
+        ),
+        (
+            2,
+            {"tier": "enterprise", "overrides": {"instance_class": "db.m7g.large"}},
+            "overrides.instance_class",
+            "no db.m classes",
+        ),
+        (2, {"tier": "standard", "overrides": {"size": 1}}, "overrides.size", "unknown field"),
+        # shape
+        (2, {"tier": "gold"}, "move_to.tier", "'pooled', 'standard', 'enterprise'"),
+        (2, {}, "move_to.tier", "'pooled', 'standard', 'enterprise'"),
+        (2, {"tier": "standard", "when": "now"}, "move_to.when", "unknown field"),
+        (2, "standard", "move_to", "a JSON object"),
+    ],
+)
+def test_rejects_a_move_the_fleet_cannot_provision(index: int, move_to: Any, prop: str, reason: str) -> None:
+    document = with_tenant(index, move_to=move_to)
+    tenant_id = document["tenants"][index]["id"]
+
+    error = refusal(document)
+
+    assert error.prop == prop
+    assert f"tenant {tenant_id!r}" in error.construct
+    assert reason in str(error)
+
+
+def test_rejects_a_move_into_a_full_shard_naming_the_tenant_moving_in() -> None:
+    document = with_tenant(1, move_to={"tier": "pooled", "shard": 1})
+    document["tenants"] += [
+        {"id": f"extra-{n}", "name": f"Extra {n}", "tier": "pooled", "shard": 1} for n in range(2)
+    ]
+
+    error = refusal(document)
+
+    assert error.construct == "tenant catalog 't.json' shard 1"
+    assert "4 tenants (initech, extra-0, extra-1; moving in: globex)" in str(error)
+
+
+def test_a_move_built_in_code_is_held_to_the_same_rules() -> None:
+    catalog = parse_catalog(VALID)
+
+    with pytest.raises(PropValidationError, match="standard <-> enterprise"):
+        catalog.with_move("globex", TierMove(tier=Tier.ENTERPRISE))
+    with pytest.raises(PropValidationError, match=r"move_to\.shard"):
+        catalog.with_move("initech", TierMove(tier=Tier.POOLED, shard=9))

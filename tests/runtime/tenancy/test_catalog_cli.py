@@ -28,7 +28,8 @@ def test_validate_prints_the_summary_and_fits_the_quotas(
 
     out = capsys.readouterr().out
     assert "8 tenants (4 pooled, 2 standard, 2 enterprise)" in out
-    assert "shard 1: 4 tenants" in out
+    assert "shard 1: 4 tenants (+1 moving in)" in out
+    assert "planned move: bluth pool-001 -> std-bluth" in out
     assert "fits the default regional RDS quotas" in out
 
 
@@ -132,3 +133,46 @@ def test_a_limit_for_an_unknown_quota_is_refused(
 ) -> None:
     assert main(["quotas", "--catalog", str(catalog_path), "--limit", "DB instanses=100"]) == 2
     assert "--limit" in capsys.readouterr().err
+
+
+def test_plan_complete_and_cancel_a_move_rewrite_only_that_tenant(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(catalog_path)
+    before = load_catalog(catalog_path)
+
+    assert (
+        main(["plan-move", "--catalog", path, "--id", "pied-piper", "--tier", "enterprise", "--readers", "1"])
+        == 0
+    )
+    assert "planned: pied-piper pool-001 -> ent-pied-piper" in capsys.readouterr().out
+    assert main(["cancel-move", "--catalog", path, "--id", "pied-piper"]) == 0
+    assert load_catalog(catalog_path) == before
+
+    assert main(["plan-move", "--catalog", path, "--id", "hooli", "--tier", "pooled"]) == 0
+    assert load_catalog(catalog_path).get("hooli").target_database_id == "pool-001"  # the shard with room
+    assert main(["complete-move", "--catalog", path, "--id", "hooli"]) == 0
+    assert "completed: hooli is pooled on pool-001 (was std-hooli)" in capsys.readouterr().out[-200:]
+    after = load_catalog(catalog_path)
+    assert (after.get("hooli").tier.value, after.get("hooli").shard, after.get("hooli").move_to) == (
+        "pooled",
+        1,
+        None,
+    )
+    assert [t for t in after if t.tenant_id != "hooli"] == [t for t in before if t.tenant_id != "hooli"]
+
+
+def test_a_move_the_catalog_refuses_exits_2_and_leaves_the_file_alone(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = catalog_path.read_text()
+
+    assert main(["plan-move", "--catalog", str(catalog_path), "--id", "hooli", "--tier", "enterprise"]) == 2
+    assert "standard <-> enterprise" in capsys.readouterr().err
+    assert main(["plan-move", "--catalog", str(catalog_path), "--id", "acme", "--tier", "pooled"]) == 0
+    assert main(["plan-move", "--catalog", str(catalog_path), "--id", "bluth", "--tier", "pooled"]) == 2
+    assert "no other declared shard has room" in capsys.readouterr().err
+    assert main(["cancel-move", "--catalog", str(catalog_path), "--id", "hooli"]) == 2
+    assert main(["complete-move", "--catalog", str(catalog_path), "--id", "hooli"]) == 2
+    assert catalog_path.read_text() != text  # only acme's plan was written
+    assert load_catalog(catalog_path).get("acme").target_database_id == "pool-001"

@@ -3,6 +3,7 @@ contradict a tenant registered elsewhere, and clean up on Delete."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from dbpatterns.handlers.tenancy.directory_resource import on_event
 from dbpatterns.runtime.tenancy.catalog import Tier
 from dbpatterns.runtime.tenancy.directory import (
     DirectoryConflictError,
+    MoveRecord,
     TenantDirectory,
     TenantRecord,
     UnknownTenantError,
@@ -107,3 +109,80 @@ def test_delete_removes_the_database_and_only_the_tenants_still_pointing_at_it(t
     assert table.get_item(Key={"pk": "tenant#bluth"}).get("Item") is None
     assert table.get_item(Key={"pk": "tenant#hooli"})["Item"]["database_id"] == "std-hooli"
     assert table.get_item(Key={"pk": "database#pool-001"}).get("Item") is None
+
+
+def test_a_move_target_and_the_catalog_edit_after_the_flip_deploy_without_conflict(table: Any) -> None:
+    """The catalog's planned move: the target registers only its database; the tenant keeps resolving
+    to its shard until the flip; after it, the edited catalog's deploy (the target lists the tenant, the
+    shard no longer does) changes nothing of the tenant's record."""
+    target = {
+        **POOL,
+        "database_id": "std-bluth",
+        "tier": "standard",
+        "writer_host": "std-bluth.abc.us-east-1.rds.amazonaws.com",
+        "stack_name": "DbPatterns-Tenant-bluth",
+    }
+
+    def entry(
+        request_type: str, database: dict[str, Any], tenants: list[str], old: list[str]
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "RequestType": request_type,
+            "ResourceProperties": {"TableName": TABLE, "Database": database, "Tenants": tenants},
+        }
+        if request_type == "Update":
+            body["PhysicalResourceId"] = f"tenancy-directory:{database['database_id']}"
+            body["OldResourceProperties"] = {"TableName": TABLE, "Database": database, "Tenants": old}
+        return body
+
+    on_event(event("Create", ["bluth", "hooli"]), CONTEXT)
+    on_event(entry("Create", target, [], []), CONTEXT)  # the planned move's target database
+    directory = TenantDirectory(table)
+    assert directory.resolve("bluth").database.database_id == "pool-001"
+    assert directory.get_database("std-bluth") is not None
+
+    record = directory.start_move(
+        directory.get_tenant("bluth"),
+        MoveRecord(
+            move_id="m-1",
+            source_database_id="pool-001",
+            target_database_id="std-bluth",
+            source_tier=Tier.POOLED,
+            target_tier=Tier.STANDARD,
+            started_at="2026-12-01T00:00:00Z",
+        ),
+    )
+    for _ in range(3):
+        record = directory.advance_move(record)
+    flipped = directory.finish_move(record, cleanup_after=datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC))
+
+    on_event(entry("Update", target, ["bluth"], []), CONTEXT)  # catalog edited: bluth is standard
+    on_event(event("Update", ["hooli"], old_tenants=["bluth", "hooli"]), CONTEXT)  # ... and off the shard
+
+    after = directory.get_tenant("bluth")
+    assert after == flipped
+    assert (after.database_id, after.tier) == ("std-bluth", Tier.STANDARD)
+    assert TenantDirectory(table).resolve("bluth").database.writer_host == target["writer_host"]
+
+
+def test_dropping_a_tenant_that_is_still_moving_out_fails_before_anything_is_written(table: Any) -> None:
+    """``complete-move`` before the flip: the shard's deploy would delete the moving tenant's item."""
+    on_event(event("Create", ["bluth", "hooli"]), CONTEXT)
+    directory = TenantDirectory(table)
+    directory.start_move(
+        directory.get_tenant("bluth"),
+        MoveRecord(
+            move_id="m-1",
+            source_database_id="pool-001",
+            target_database_id="std-bluth",
+            source_tier=Tier.POOLED,
+            target_tier=Tier.STANDARD,
+            started_at="2026-12-01T00:00:00Z",
+        ),
+    )
+    before = table.scan()["Items"]
+
+    with pytest.raises(DirectoryConflictError, match="'bluth' is moving \\(copying\\) from 'pool-001'"):
+        on_event(event("Update", ["pied-piper"], old_tenants=["bluth", "hooli"]), CONTEXT)
+
+    assert table.scan()["Items"] == before

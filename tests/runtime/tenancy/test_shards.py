@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dbpatterns.errors import PropValidationError
-from dbpatterns.runtime.tenancy.catalog import TenantCatalog, Tier
+from dbpatterns.runtime.tenancy.catalog import TenantCatalog, Tier, parse_catalog
 from dbpatterns.runtime.tenancy.shards import add_tenant, remove_tenant, shard_with_room
 
 _operations = st.lists(
@@ -94,3 +94,26 @@ def test_rejects_an_invalid_new_tenant_without_changing_anything() -> None:
     assert caught.value.prop == "id"
     assert len(catalog) == 0
     assert catalog.shards == ()
+
+
+def test_a_new_pooled_tenant_does_not_take_a_place_a_planned_move_reserved() -> None:
+    catalog = parse_catalog(
+        {
+            "version": 1,
+            "shard_capacity": 2,
+            "shards": [{"shard": 1}],
+            "tenants": [
+                {"id": "bluth", "name": "Bluth", "tier": "pooled", "shard": 1},
+                {
+                    "id": "initech",
+                    "name": "Initech",
+                    "tier": "standard",
+                    "move_to": {"tier": "pooled", "shard": 1},
+                },
+            ],
+        }
+    )
+
+    added = add_tenant(catalog, tenant_id="umbrella", display_name="Umbrella", tier=Tier.POOLED)
+
+    assert added.get("umbrella").shard == 2

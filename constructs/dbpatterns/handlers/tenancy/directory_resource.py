@@ -11,7 +11,9 @@ owns the DynamoDB table. Resource properties:
 Create/Update: the database record is written (endpoints may change on replacement); each tenant
 gets a record (status active) unless it already has one pointing here; a record pointing at another
 database fails the deployment (the catalog and the directory disagree: finish the tenant's move
-first). Tenants dropped from the list on Update are deregistered if they still point here.
+first). Tenants dropped from the list on Update are deregistered if they still point here; one that
+still points here *and is moving* fails the deployment before anything is written (the catalog was
+edited - ``complete-move`` - before the move's flip).
 Delete: the tenants still pointing here and the database record are removed.
 """
 
@@ -24,7 +26,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dbpatterns.runtime.tenancy.catalog import Tier
-from dbpatterns.runtime.tenancy.directory import Auth, DatabaseRecord, TenantDirectory, TenantRecord
+from dbpatterns.runtime.tenancy.directory import (
+    Auth,
+    DatabaseRecord,
+    DirectoryConflictError,
+    TenantDirectory,
+    TenantRecord,
+    UnknownTenantError,
+)
 
 logger = Logger()
 
@@ -49,6 +58,9 @@ def register(
 ) -> dict[str, Any]:
     database = database_record(properties["Database"])
     tenants: Sequence[str] = list(properties.get("Tenants", []))
+    gone = sorted(set(old.get("Tenants", [])) - set(tenants)) if old is not None else []
+    for tenant_id in gone:
+        _refuse_dropping_a_moving_tenant(directory, tenant_id, database.database_id)
     directory.put_database(database)
     created = [
         t
@@ -57,10 +69,7 @@ def register(
             TenantRecord(tenant_id=t, tier=database.tier, database_id=database.database_id)
         )
     ]
-    removed: list[str] = []
-    if old is not None:
-        gone = sorted(set(old.get("Tenants", [])) - set(tenants))
-        removed = [t for t in gone if directory.deregister_tenant(t, database.database_id)]
+    removed = [t for t in gone if directory.deregister_tenant(t, database.database_id)]
     logger.info(
         "registered",
         extra={"database": database.database_id, "tenants_created": created, "tenants_removed": removed},
@@ -69,6 +78,19 @@ def register(
         "PhysicalResourceId": f"tenancy-directory:{database.database_id}",
         "Data": {"TenantCount": str(len(tenants))},
     }
+
+
+def _refuse_dropping_a_moving_tenant(directory: TenantDirectory, tenant_id: str, database_id: str) -> None:
+    try:
+        record = directory.get_tenant(tenant_id)
+    except UnknownTenantError:
+        return
+    if record.database_id == database_id and record.move is not None:
+        raise DirectoryConflictError(
+            f"tenant {tenant_id!r} is moving ({record.status.value}) from {database_id!r} to "
+            f"{record.move.target_database_id!r}; finish or roll back its move before deploying a catalog "
+            "without it here"
+        )
 
 
 def deregister(directory: TenantDirectory, properties: Mapping[str, Any]) -> list[str]:

@@ -17,7 +17,9 @@ Lambda function without a third-party package. The schema, with every field::
          "overrides": {"instance_class": "db.r7g.xlarge", "readers": 2, "postgres_major_version": 17}},
         {"id": "globex", "name": "Globex", "tier": "standard",
          "overrides": {"instance_class": "db.m7g.large", "allocated_storage_gib": 200}},
-        {"id": "initech", "name": "Initech", "tier": "pooled", "shard": 1}
+        {"id": "initech", "name": "Initech", "tier": "pooled", "shard": 1},
+        {"id": "hooli", "name": "Hooli", "tier": "pooled", "shard": 1,
+         "move_to": {"tier": "standard", "overrides": {"instance_class": "db.m7g.large"}}}
       ]
     }
 
@@ -34,6 +36,15 @@ tenant (or shard) and the field:
 - enterprise tenants (their own Aurora cluster) may override ``instance_class`` (a provisioned
   Aurora class: r-, x2g- or burstable t3/t4g medium/large), ``readers`` (0-15) and
   ``postgres_major_version``; ``allocated_storage_gib`` makes no sense (Aurora storage grows by itself).
+- ``move_to`` (optional) plans a tier move: ``{"tier": ..., "shard": ..., "overrides": {...}}``. The
+  app then provisions the target database (a pooled tenant's new ``std-<id>`` / ``ent-<id>``, or the
+  existing shard) and the move's DMS replication; the tenant stays where ``tier``/``shard`` say until
+  the move's flip, after which the operator writes the new tier in and drops ``move_to``
+  (:meth:`TenantSpec.after_move`). The target is another database: a pooled target names a declared
+  shard other than the tenant's own and must have room (tenants moving in count against the shard's
+  capacity); a dedicated target takes the overrides of its tier, a pooled one none. A move between
+  a tenant's two dedicated databases (standard <-> enterprise) is refused: both would be the tenant's
+  one stack ``DbPatterns-Tenant-<id>`` (see :data:`DEDICATED_SWAP_RULE`).
 - unknown fields are refused everywhere, so a typo never silently means "default".
 
 Pooled tenants keep their shard for life: the file records it, and :mod:`.shards` only ever assigns
@@ -74,6 +85,13 @@ _INSTANCE_CLASS = re.compile(r"^db\.([a-z][a-z0-9-]*)\.([a-z0-9]+)$")
 _AURORA_FAMILIES = re.compile(r"^(r[0-9]+[a-z]*|x2g)$")
 _AURORA_BURSTABLE = frozenset({"db.t3.medium", "db.t3.large", "db.t4g.medium", "db.t4g.large"})
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+#: Why a standard tenant cannot plan a move to enterprise (or back) in the catalog.
+DEDICATED_SWAP_RULE = (
+    "a move between a tenant's own databases (standard <-> enterprise) is not supported: a dedicated "
+    "database lives in the tenant's one stack DbPatterns-Tenant-<id>, which would have to hold the "
+    "source and the target at once and keep the target under a new construct id forever (a history the "
+    "catalog does not record); move through a pooled shard (two moves), or resize in place with overrides"
+)
 
 
 class Tier(enum.Enum):
@@ -122,6 +140,21 @@ NO_OVERRIDES = DatabaseOverrides()
 
 
 @dataclass(frozen=True, kw_only=True)
+class TierMove:
+    """A planned move of a tenant to another database (the catalog's ``move_to``)."""
+
+    tier: Tier
+    """The tier the tenant moves to."""
+
+    shard: int | None = None
+    """A move to the pooled tier: the declared shard that takes the tenant. ``None`` otherwise."""
+
+    overrides: DatabaseOverrides = NO_OVERRIDES
+    """A move to a dedicated tier: the new database's deviations from the tier defaults - none by
+    default. Becomes the tenant's ``overrides`` when the move is completed."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ShardSpec:
     """A pooled shard: one RDS PostgreSQL instance shared by up to ``shard_capacity`` tenants."""
 
@@ -156,15 +189,38 @@ class TenantSpec:
     overrides: DatabaseOverrides = NO_OVERRIDES
     """Standard and enterprise tenants: deviations from the tier defaults."""
 
+    move_to: TierMove | None = None
+    """A planned move to another database - none by default."""
+
     @property
     def database_id(self) -> str:
         """The runtime directory's key for the database holding this tenant's rows."""
-        if self.tier is Tier.POOLED:
-            if self.shard is None:
-                raise ValueError(f"pooled tenant {self.tenant_id!r} has no shard")
-            return pool_database_id(self.shard)
-        prefix = "std" if self.tier is Tier.STANDARD else "ent"
-        return f"{prefix}-{self.tenant_id}"
+        return database_id_of(self.tenant_id, self.tier, self.shard)
+
+    @property
+    def target_database_id(self) -> str | None:
+        """The directory's key of the planned move's target database, ``None`` without a move."""
+        if self.move_to is None:
+            return None
+        return database_id_of(self.tenant_id, self.move_to.tier, self.move_to.shard)
+
+    def after_move(self) -> TenantSpec:
+        """This tenant once its planned move has flipped: the target's tier, shard and overrides, no
+        ``move_to``. ``ValueError`` without a planned move."""
+        if self.move_to is None:
+            raise ValueError(f"tenant {self.tenant_id!r} has no planned move")
+        move = self.move_to
+        return replace(self, tier=move.tier, shard=move.shard, overrides=move.overrides, move_to=None)
+
+
+def database_id_of(tenant_id: str, tier: Tier, shard: int | None) -> str:
+    """``pool-001`` for a pooled tenant of shard 1, ``std-<id>`` / ``ent-<id>`` for dedicated ones."""
+    if tier is Tier.POOLED:
+        if shard is None:
+            raise ValueError(f"pooled tenant {tenant_id!r} has no shard")
+        return pool_database_id(shard)
+    prefix = "std" if tier is Tier.STANDARD else "ent"
+    return f"{prefix}-{tenant_id}"
 
 
 def pool_database_id(shard: int) -> str:
@@ -204,6 +260,27 @@ class TenantCatalog:
     def shard_members(self, shard: int) -> tuple[TenantSpec, ...]:
         return tuple(t for t in self.tenants if t.tier is Tier.POOLED and t.shard == shard)
 
+    def planned_moves(self) -> tuple[TenantSpec, ...]:
+        """The tenants with a ``move_to``, in catalog order."""
+        return tuple(t for t in self.tenants if t.move_to is not None)
+
+    def moving_in(self, shard: int) -> tuple[TenantSpec, ...]:
+        """Tenants of other databases with a planned move into ``shard``."""
+        return tuple(
+            t
+            for t in self.planned_moves()
+            if t.move_to is not None and t.move_to.tier is Tier.POOLED and t.move_to.shard == shard
+        )
+
+    def shard_load(self) -> dict[int, int]:
+        """Tenants per declared shard counting the planned moves into it (the room a new tenant has)."""
+        load = self.shard_occupancy()
+        for tenant in self.planned_moves():
+            move = tenant.move_to
+            if move is not None and move.tier is Tier.POOLED and move.shard is not None:
+                load[move.shard] = load.get(move.shard, 0) + 1
+        return load
+
     def shard_occupancy(self) -> dict[int, int]:
         """Tenants per declared shard (empty shards included, with 0)."""
         counts = {s.shard: 0 for s in self.shards}
@@ -227,6 +304,31 @@ class TenantCatalog:
         )
         validate_catalog(candidate, source="catalog")
         return candidate
+
+    def with_move(self, tenant_id: str, move: TierMove | None) -> TenantCatalog:
+        """A copy where ``tenant_id`` plans ``move`` (``None``: cancels its planned move)."""
+        tenant = self._existing(tenant_id)
+        return self._with_tenant(replace(tenant, move_to=move))
+
+    def with_move_completed(self, tenant_id: str) -> TenantCatalog:
+        """A copy where ``tenant_id``'s planned move has happened (:meth:`TenantSpec.after_move`):
+        what the operator writes once the move's flip made the target the tenant's database."""
+        tenant = self._existing(tenant_id)
+        if tenant.move_to is None:
+            raise PropValidationError(
+                f"tenant catalog: tenant {tenant_id!r}", "move_to", None, "the tenant has no planned move"
+            )
+        return self._with_tenant(tenant.after_move())
+
+    def _existing(self, tenant_id: str) -> TenantSpec:
+        if tenant_id not in self:
+            raise PropValidationError(
+                f"tenant catalog: tenant {tenant_id!r}", "id", tenant_id, "no such tenant in the catalog"
+            )
+        return self.get(tenant_id)
+
+    def _with_tenant(self, changed: TenantSpec) -> TenantCatalog:
+        return self.with_tenants([changed if t.tenant_id == changed.tenant_id else t for t in self.tenants])
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -299,10 +401,15 @@ def validate_catalog(catalog: TenantCatalog, *, source: str = "catalog") -> None
             raise PropValidationError(tenant_where, "tier", tenant.tier, _TIER_RULE)
         _check_tenant_shard(tenant, tenant_where, declared)
         _check_overrides(tenant.overrides, tenant_where, tenant.tier, is_shard=False)
+        if tenant.move_to is not None:
+            _check_move(tenant, tenant_where, declared)
 
-    for shard, count in sorted(catalog.shard_occupancy().items()):
+    for shard, count in sorted(catalog.shard_load().items()):
         if count > catalog.shard_capacity:
             members = ", ".join(t.tenant_id for t in catalog.shard_members(shard))
+            incoming = catalog.moving_in(shard)
+            if incoming:
+                members += "; moving in: " + ", ".join(t.tenant_id for t in incoming)
             raise PropValidationError(
                 f"{where} shard {shard}",
                 "tenants",
@@ -320,7 +427,7 @@ def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
     raw_id = raw.get("id")
     # Name the tenant in every later message once its id is known to be a slug.
     tenant_where = f"{where} tenant {raw_id!r}" if is_tenant_id(raw_id) else entry_where
-    _refuse_unknown(raw, {"id", "name", "tier", "shard", "overrides"}, tenant_where)
+    _refuse_unknown(raw, {"id", "name", "tier", "shard", "overrides", "move_to"}, tenant_where)
     tenant_id = check_tenant_id(raw_id, where=entry_where, prop="id")
     raw_tier = raw.get("tier")
     try:
@@ -333,9 +440,31 @@ def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
     if shard is not None:
         _check_whole_number(shard, tenant_where, "shard", 1, None)
     overrides = _parse_overrides(raw.get("overrides"), tenant_where)
+    raw_move = raw.get("move_to")
+    move_to = None if raw_move is None else _parse_move(raw_move, tenant_where)
     return TenantSpec(
-        tenant_id=tenant_id, display_name=display_name, tier=tier, shard=shard, overrides=overrides
+        tenant_id=tenant_id,
+        display_name=display_name,
+        tier=tier,
+        shard=shard,
+        overrides=overrides,
+        move_to=move_to,
     )
+
+
+def _parse_move(raw: Any, where: str) -> TierMove:
+    _require_mapping(raw, where, "move_to")
+    _refuse_unknown(raw, {"tier", "shard", "overrides"}, where, prefix="move_to.")
+    raw_tier = raw.get("tier")
+    try:
+        tier = Tier(raw_tier)
+    except ValueError:
+        raise PropValidationError(where, "move_to.tier", raw_tier, _TIER_RULE) from None
+    shard = raw.get("shard")
+    if shard is not None:
+        _check_whole_number(shard, where, "move_to.shard", 1, None)
+    overrides = _parse_overrides(raw.get("overrides"), f"{where} move_to")
+    return TierMove(tier=tier, shard=shard, overrides=overrides)
 
 
 def _parse_shard(raw: Any, where: str) -> ShardSpec:
@@ -387,6 +516,58 @@ def _check_tenant_shard(tenant: TenantSpec, where: str, declared: set[int]) -> N
         raise PropValidationError(
             where, "shard", tenant.shard, f"allowed: a shard declared under 'shards' ({shown})"
         )
+
+
+def _check_move(tenant: TenantSpec, where: str, declared: set[int]) -> None:
+    """``move_to``: a tier, another database that the catalog can provision, overrides of its tier."""
+    move = tenant.move_to
+    if not isinstance(move, TierMove):
+        raise PropValidationError(where, "move_to", move, "allowed: a TierMove (tier, shard, overrides)")
+    if not isinstance(move.tier, Tier):
+        raise PropValidationError(where, "move_to.tier", move.tier, _TIER_RULE)
+    if move.tier is Tier.POOLED:
+        if move.shard is None:
+            raise PropValidationError(
+                where,
+                "move_to.shard",
+                None,
+                "a move to the pooled tier names its target shard (a shard declared under 'shards')",
+            )
+        _check_whole_number(move.shard, where, "move_to.shard", 1, None)
+        if move.shard not in declared:
+            shown = ", ".join(str(s) for s in sorted(declared)) or "none"
+            raise PropValidationError(
+                where, "move_to.shard", move.shard, f"allowed: a shard declared under 'shards' ({shown})"
+            )
+    elif move.shard is not None:
+        raise PropValidationError(
+            where,
+            "move_to.shard",
+            move.shard,
+            f"only a move to the pooled tier names a shard; a {move.tier.value} tenant has its own database",
+        )
+    if tenant.tier is not Tier.POOLED and move.tier is tenant.tier:
+        raise PropValidationError(
+            where,
+            "move_to.tier",
+            move.tier.value,
+            f"the tenant is already on its own {tenant.tier.value} database {tenant.database_id}: a move "
+            "needs another database (change its size with overrides instead)",
+        )
+    if tenant.tier is Tier.POOLED and move.tier is Tier.POOLED and move.shard == tenant.shard:
+        raise PropValidationError(
+            where,
+            "move_to.shard",
+            move.shard,
+            f"the tenant already lives on shard {tenant.shard}: a move needs another database",
+        )
+    if tenant.tier is not Tier.POOLED and move.tier is not Tier.POOLED:
+        raise PropValidationError(
+            where, "move_to.tier", f"{tenant.tier.value} -> {move.tier.value}", DEDICATED_SWAP_RULE
+        )
+    if not isinstance(move.overrides, DatabaseOverrides):
+        raise PropValidationError(where, "move_to.overrides", move.overrides, "allowed: DatabaseOverrides")
+    _check_overrides(move.overrides, f"{where} move_to", move.tier, is_shard=False)
 
 
 def _check_overrides(overrides: DatabaseOverrides, where: str, tier: Tier, *, is_shard: bool) -> None:
@@ -563,6 +744,13 @@ def _tenant_to_dict(tenant: TenantSpec) -> dict[str, Any]:
         entry["shard"] = tenant.shard
     if not tenant.overrides.is_empty():
         entry["overrides"] = _overrides_to_dict(tenant.overrides)
+    if tenant.move_to is not None:
+        move: dict[str, Any] = {"tier": tenant.move_to.tier.value}
+        if tenant.move_to.shard is not None:
+            move["shard"] = tenant.move_to.shard
+        if not tenant.move_to.overrides.is_empty():
+            move["overrides"] = _overrides_to_dict(tenant.move_to.overrides)
+        entry["move_to"] = move
     return entry
 
 

@@ -1,10 +1,14 @@
-"""Command line for the tenant catalog file: validate it, add or remove a tenant, check quotas,
-generate a benchmark fleet.
+"""Command line for the tenant catalog file: validate it, add or remove a tenant, plan a tier move,
+check quotas, generate a benchmark fleet.
 
     python -m dbpatterns.runtime.tenancy.catalog_cli validate                 # tenants.json
     python -m dbpatterns.runtime.tenancy.catalog_cli add --id umbrella --name "Umbrella" --tier pooled
     python -m dbpatterns.runtime.tenancy.catalog_cli add --id wayne --name Wayne --tier enterprise --readers 2
     python -m dbpatterns.runtime.tenancy.catalog_cli remove --id umbrella
+    python -m dbpatterns.runtime.tenancy.catalog_cli plan-move --id bluth --tier standard
+    python -m dbpatterns.runtime.tenancy.catalog_cli plan-move --id initech --tier pooled --shard 1
+    python -m dbpatterns.runtime.tenancy.catalog_cli complete-move --id bluth    # after the flip
+    python -m dbpatterns.runtime.tenancy.catalog_cli cancel-move --id bluth
     python -m dbpatterns.runtime.tenancy.catalog_cli quotas --limit "DB instances=200"
     python -m dbpatterns.runtime.tenancy.catalog_cli generate --out /tmp/fleet.json
 
@@ -24,6 +28,7 @@ from dbpatterns.runtime.tenancy.catalog import (
     DatabaseOverrides,
     TenantCatalog,
     Tier,
+    TierMove,
     load_catalog,
     save_catalog,
 )
@@ -63,16 +68,39 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--id", required=True, dest="tenant_id")
     add.add_argument("--name", required=True)
     add.add_argument("--tier", required=True, choices=[t.value for t in Tier])
-    add.add_argument("--instance-class")
-    add.add_argument("--storage-gib", type=int)
-    add.add_argument("--postgres-major-version", type=int)
-    add.add_argument("--readers", type=int)
+    _override_options(add)
     add.set_defaults(run=_add)
 
     remove = commands.add_parser("remove", help="remove a tenant's entry (its shard stays declared)")
     _catalog_option(remove)
     remove.add_argument("--id", required=True, dest="tenant_id")
     remove.set_defaults(run=_remove)
+
+    plan = commands.add_parser(
+        "plan-move",
+        help="plan a tenant's move to another tier or shard (deploy to provision the target and the DMS "
+        "replication)",
+    )
+    _catalog_option(plan)
+    plan.add_argument("--id", required=True, dest="tenant_id")
+    plan.add_argument("--tier", required=True, choices=[t.value for t in Tier])
+    plan.add_argument("--shard", type=int, help="pooled target: the shard (default: the lowest with room)")
+    _override_options(plan)
+    plan.set_defaults(run=_plan_move)
+
+    complete = commands.add_parser(
+        "complete-move", help="after the move's flip: write the target tier in and drop move_to"
+    )
+    _catalog_option(complete)
+    complete.add_argument("--id", required=True, dest="tenant_id")
+    complete.set_defaults(run=_complete_move)
+
+    cancel = commands.add_parser(
+        "cancel-move", help="drop a planned move (before it started or after a rollback)"
+    )
+    _catalog_option(cancel)
+    cancel.add_argument("--id", required=True, dest="tenant_id")
+    cancel.set_defaults(run=_cancel_move)
 
     quotas = commands.add_parser("quotas", help="print the fleet's RDS footprint against the regional quotas")
     _catalog_option(quotas)
@@ -91,6 +119,22 @@ def _parser() -> argparse.ArgumentParser:
 def _catalog_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--catalog", type=Path, default=DEFAULT_CATALOG, help="catalog file (default: tenants.json)"
+    )
+
+
+def _override_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--instance-class")
+    parser.add_argument("--storage-gib", type=int)
+    parser.add_argument("--postgres-major-version", type=int)
+    parser.add_argument("--readers", type=int)
+
+
+def _overrides(args: argparse.Namespace) -> DatabaseOverrides:
+    return DatabaseOverrides(
+        instance_class=args.instance_class,
+        allocated_storage_gib=args.storage_gib,
+        postgres_major_version=args.postgres_major_version,
+        readers=args.readers,
     )
 
 
@@ -118,7 +162,10 @@ def _validate(args: argparse.Namespace) -> int:
         + f"), {len(catalog.shards)} pooled shard(s) of at most {catalog.shard_capacity} tenants"
     )
     for shard, count in sorted(catalog.shard_occupancy().items()):
-        print(f"  shard {shard}: {count} tenants")
+        incoming = len(catalog.moving_in(shard))
+        print(f"  shard {shard}: {count} tenants" + (f" (+{incoming} moving in)" if incoming else ""))
+    for tenant in catalog.planned_moves():
+        print(f"  planned move: {tenant.tenant_id} {tenant.database_id} -> {tenant.target_database_id}")
     return _print_quota_warnings(catalog, args)
 
 
@@ -141,14 +188,12 @@ def _print_quota_warnings(catalog: TenantCatalog, args: argparse.Namespace) -> i
 
 def _add(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
-    overrides = DatabaseOverrides(
-        instance_class=args.instance_class,
-        allocated_storage_gib=args.storage_gib,
-        postgres_major_version=args.postgres_major_version,
-        readers=args.readers,
-    )
     updated = add_tenant(
-        catalog, tenant_id=args.tenant_id, display_name=args.name, tier=Tier(args.tier), overrides=overrides
+        catalog,
+        tenant_id=args.tenant_id,
+        display_name=args.name,
+        tier=Tier(args.tier),
+        overrides=_overrides(args),
     )
     save_catalog(updated, args.catalog)
     tenant = updated.get(args.tenant_id)
@@ -162,6 +207,53 @@ def _remove(args: argparse.Namespace) -> int:
     updated = remove_tenant(catalog, args.tenant_id)
     save_catalog(updated, args.catalog)
     print(f"removed {args.tenant_id}; no other tenant moved")
+    return 0
+
+
+def _plan_move(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    tier = Tier(args.tier)
+    shard = args.shard
+    if tier is Tier.POOLED and shard is None and args.tenant_id in catalog:
+        current = catalog.get(args.tenant_id).shard
+        load = catalog.shard_load()
+        shard = next((n for n in sorted(load) if n != current and load[n] < catalog.shard_capacity), None)
+        if shard is None:
+            raise PropValidationError(
+                f"tenant catalog: tenant {args.tenant_id!r}",
+                "--shard",
+                None,
+                "no other declared shard has room: declare one under 'shards' and pass --shard",
+            )
+    updated = catalog.with_move(args.tenant_id, TierMove(tier=tier, shard=shard, overrides=_overrides(args)))
+    save_catalog(updated, args.catalog)
+    tenant = updated.get(args.tenant_id)
+    print(
+        f"planned: {tenant.tenant_id} {tenant.database_id} -> {tenant.target_database_id}; deploy, run the "
+        "move, then complete-move"
+    )
+    return 0
+
+
+def _complete_move(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    before = catalog.get(args.tenant_id).database_id if args.tenant_id in catalog else None
+    updated = catalog.with_move_completed(args.tenant_id)
+    save_catalog(updated, args.catalog)
+    tenant = updated.get(args.tenant_id)
+    print(f"completed: {tenant.tenant_id} is {tenant.tier.value} on {tenant.database_id} (was {before})")
+    return 0
+
+
+def _cancel_move(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    if args.tenant_id in catalog and catalog.get(args.tenant_id).move_to is None:
+        raise PropValidationError(
+            f"tenant catalog: tenant {args.tenant_id!r}", "move_to", None, "the tenant has no planned move"
+        )
+    updated = catalog.with_move(args.tenant_id, None)
+    save_catalog(updated, args.catalog)
+    print(f"cancelled: {args.tenant_id} stays on {updated.get(args.tenant_id).database_id}")
     return 0
 
 

@@ -27,8 +27,9 @@ from dbpatterns.runtime.tenancy.catalog import (
 
 
 def shard_with_room(catalog: TenantCatalog) -> int | None:
-    """The lowest-numbered declared shard holding fewer than ``shard_capacity`` tenants, if any."""
-    occupancy = catalog.shard_occupancy()
+    """The lowest-numbered declared shard holding fewer than ``shard_capacity`` tenants (counting the
+    planned moves into it), if any."""
+    occupancy = catalog.shard_load()
     for shard in sorted(occupancy):
         if occupancy[shard] < catalog.shard_capacity:
             return shard
