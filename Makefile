@@ -50,10 +50,12 @@ typecheck:
 unit:
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-## Measured figures: synth cost per resource above an empty app's floor, the suite against that floor,
+## Measured figures: synth cost per resource above an empty app's floor (default sandbox, then every
+## showcase), the suite against that floor,
 ## and use case 3's fleet (per-stack resources and sizes, synth time for 100 vs 1,000 tenants).
 bench: setup
 	$(PY) benchmarks/synth.py --pytest-args "$(or $(PYTEST_ARGS),-n 2 --dist loadgroup)"
+	$(PY) benchmarks/synth.py --skip-tests -c showcases=all
 	$(PY) benchmarks/tenancy_synth.py
 
 ## Refresh the stack snapshots after an intended template change (review the diff!).

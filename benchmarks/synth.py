@@ -2,14 +2,15 @@
 
 Run from the repository root (``make bench`` does)::
 
-    .venv/bin/python benchmarks/synth.py [--runs 3] [--skip-tests] [--pytest-args "-n 2"]
+    .venv/bin/python benchmarks/synth.py [--runs 3] [--skip-tests] [--pytest-args "-n 2"] [-c showcases=all]
 
 Each figure is the median of ``--runs`` fresh interpreter runs, all in this venv with aws-cdk-lib's
 built-in template validation off (``CDK_VALIDATION=false``; cfn-lint covers it in the suite):
 
 - the empty app: ``App().synth()`` and nothing else — the floor every synth pays (interpreter,
   jsii's node process, aws-cdk-lib import);
-- the whole app: ``app.py`` with cdk.json's context, exactly as ``cdk synth`` runs it, cdk-nag included;
+- the whole app: ``app.py`` with cdk.json's context (plus any ``-c key=value``), exactly as ``cdk synth``
+  runs it, cdk-nag included;
 - resources: ``Resources`` summed over every template written;
 - ms per resource above the floor: (whole - empty) / resources;
 - the suite: one ``pytest -q`` run (ruff and mypy excluded), as a multiple of the empty-app floor.
@@ -32,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EMPTY_APP = "from aws_cdk import App\nApp().synth()\n"
 
 
-def _environment(outdir: str) -> dict[str, str]:
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+def _environment(outdir: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], **(overrides or {})}
     return {
         **os.environ,
         "CDK_OUTDIR": outdir,
@@ -62,7 +63,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     parser.add_argument("--pytest-args", default="", help="extra pytest arguments, e.g. '-n 2'")
+    parser.add_argument(
+        "-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="context, as for cdk synth"
+    )
     args = parser.parse_args()
+    if any("=" not in item for item in args.context):
+        parser.error(f"-c takes KEY=VALUE, got {args.context}")
+    overrides = dict(item.split("=", 1) for item in args.context)
 
     empty, whole = [], []
     stacks = resources = 0
@@ -70,14 +77,15 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-empty-") as out:
             empty.append(_timed([sys.executable, "-c", EMPTY_APP], _environment(out)))
         with tempfile.TemporaryDirectory(prefix="bench-app-") as out:
-            whole.append(_timed([sys.executable, "app.py"], _environment(out)))
+            whole.append(_timed([sys.executable, "app.py"], _environment(out, overrides)))
             stacks, resources = _resources(Path(out))
     floor, app = statistics.median(empty), statistics.median(whole)
     per_resource_ms = (app - floor) * 1000 / resources if resources else float("nan")
 
     print(f"runs per figure                  {args.runs} (median)")
     print(f"empty CDK app synth              {floor:8.2f} s")
-    print(f"whole app synth                  {app:8.2f} s  ({stacks} stacks)")
+    where = " ".join(f"-c {item}" for item in args.context) or "cdk.json's context"
+    print(f"whole app synth                  {app:8.2f} s  ({stacks} stacks, {where})")
     print(f"resources                        {resources:8d}")
     print(f"ms per resource above the floor  {per_resource_ms:8.1f} ms")
     if not args.skip_tests:
