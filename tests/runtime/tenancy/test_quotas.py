@@ -84,3 +84,14 @@ def test_aurora_writers_and_readers_count_as_db_instances(default_readers: int, 
     footprint = fleet_footprint(catalog, FleetLayout(enterprise_readers=default_readers))
 
     assert (footprint.db_instances, footprint.db_clusters) == (instances, 2)
+
+
+def test_a_planned_move_into_a_dedicated_tier_counts_the_new_database_while_both_run() -> None:
+    tenants = [
+        {"id": "bluth", "name": "Bluth", "tier": "pooled", "shard": 1, "move_to": {"tier": "standard"}},
+        {"id": "initech", "name": "Initech", "tier": "standard", "move_to": {"tier": "pooled", "shard": 1}},
+    ]
+    catalog = parse_catalog({"version": 1, "shards": [{"shard": 1}], "tenants": tenants})
+
+    # The shard, initech's instance and bluth's new one; initech's move reuses the shard.
+    assert fleet_footprint(catalog).db_instances == 3

@@ -130,8 +130,11 @@ class QuotaWarning:
 def fleet_footprint(catalog: TenantCatalog, layout: FleetLayout | None = None) -> FleetFootprint:
     layout = layout or FleetLayout()
     pooled_shards = catalog.shards  # an empty shard still has its instance
-    standard = catalog.of_tier(Tier.STANDARD)
-    enterprise = catalog.of_tier(Tier.ENTERPRISE)
+    # A planned move into a dedicated tier adds that tenant's new database while the old one still
+    # runs (a move into the pooled tier reuses an existing shard).
+    targets = [t.after_move() for t in catalog.planned_moves()]
+    standard = [*catalog.of_tier(Tier.STANDARD), *(t for t in targets if t.tier is Tier.STANDARD)]
+    enterprise = [*catalog.of_tier(Tier.ENTERPRISE), *(t for t in targets if t.tier is Tier.ENTERPRISE)]
     readers = sum(
         layout.enterprise_readers if t.overrides.readers is None else t.overrides.readers for t in enterprise
     )
