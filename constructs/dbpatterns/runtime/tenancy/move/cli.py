@@ -95,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
             default=DEFAULT_TTL_SECONDS,
             help="least time from start to cutover: the API's directory cache TTL (default 30)",
         )
-        command.add_argument("--grace-hours", type=float, default=24.0, help="keep the source rows this long")
+        command.add_argument(
+            "--grace-hours",
+            type=float,
+            default=168.0,
+            help="keep the source rows this long (7 days, as the AWS path)",
+        )
         command.add_argument(
             "--keep-on-failure",
             action="store_true",

@@ -74,7 +74,7 @@ class MoveSettings:
     settle_seconds: float = DEFAULT_TTL_SECONDS
     """Least time between the start and the cutover: the directory cache TTL, so every container has
     re-read the tenant (and now caches it for a second only) before writes pause."""
-    grace: datetime.timedelta = datetime.timedelta(days=1)
+    grace: datetime.timedelta = datetime.timedelta(days=7)
     """How long the source rows are kept after the flip (``cleanup`` refuses earlier)."""
     lock_timeout_seconds: float = 30.0
     """Longest wait for a table lock (trigger DDL) or for in-flight writes (the fence)."""
