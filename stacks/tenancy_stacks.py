@@ -2,11 +2,15 @@
 per standard or enterprise tenant, and for each planned tier move (``move_to`` in the catalog) its
 target database and its DMS replication, all in the primary region, on the region's network.
 
-A pooled tenant moving to a dedicated tier gets its ``DbPatterns-Tenant-<id>`` stack *before* the
-move, holding the target database with no tenant registered (the directory item keeps pointing at the
-shard until the move's flip). When the operator then writes the new tier into the catalog and drops
-``move_to``, the same stack ID and construct IDs describe the same database: only the directory
-resource's tenant list changes (``tests/tenancy/test_catalog_moves.py``).
+A tenant moving to a dedicated tier gets the stack of its new database *before* the move, holding the
+target database with no tenant registered (the directory item keeps pointing at the source until the
+move's flip): ``DbPatterns-Tenant-<id>`` for a pooled tenant's first dedicated database,
+``DbPatterns-Tenant-<id>--gen<N+1>`` for a standard <-> enterprise move of a tenant of generation N
+(the catalog's ``generation``; both databases run until the flip). When the operator then writes the
+new tier (and generation) into the catalog and drops ``move_to``, the same stack ID and construct IDs
+describe the same database: only the directory resource's tenant list changes
+(``tests/tenancy/test_catalog_moves.py``); a dedicated source's stack leaves the app, recorded as
+the tenant's ``retired`` database until the operator has deleted it.
 
 ``stacks/app_builder.py`` calls :func:`tenancy_stacks` with the catalog ``app.py`` loaded and the
 VPC of the primary region's network stack.
@@ -20,7 +24,13 @@ from constructs import Construct
 
 from dbpatterns.common.interfaces import check_interface_endpoint, check_vpc
 from dbpatterns.common.validation import PropValidationError, check_instance
-from dbpatterns.runtime.tenancy.catalog import DatabaseOverrides, TenantCatalog, TenantSpec, Tier
+from dbpatterns.runtime.tenancy.catalog import (
+    DatabaseOverrides,
+    TenantCatalog,
+    TenantSpec,
+    Tier,
+    tenant_stack_name,
+)
 from dbpatterns.tenancy.tenant_api import MAX_PER_DATABASE_GRANTS, ConnectScope
 from stacks.config import AppConfig
 from stacks.tenancy_move_stack import TenantMoveStack
@@ -40,9 +50,10 @@ def pool_stack_id(shard: int) -> str:
     return f"DbPatterns-TenantPool-{shard:03d}"
 
 
-def tenant_stack_id(tenant_id: str) -> str:
-    """``DbPatterns-Tenant-acme``: the catalog's slug rule makes it a valid stack name."""
-    return f"DbPatterns-Tenant-{tenant_id}"
+def tenant_stack_id(tenant_id: str, generation: int = 1) -> str:
+    """``DbPatterns-Tenant-acme`` (generation 1), ``DbPatterns-Tenant-acme--gen2`` (the next):
+    :func:`~dbpatterns.runtime.tenancy.catalog.tenant_stack_name`."""
+    return tenant_stack_name(tenant_id, generation)
 
 
 def database_count(catalog: TenantCatalog) -> int:
@@ -57,8 +68,8 @@ def database_count(catalog: TenantCatalog) -> int:
 
 
 def _move_targets(catalog: TenantCatalog) -> tuple[TenantSpec, ...]:
-    """Tenants whose planned move needs a new database: pooled tenants moving to a dedicated tier (the
-    catalog refuses standard <-> enterprise, and a pooled target is an existing shard)."""
+    """Tenants whose planned move needs a new database: moves to a dedicated tier (from a shard, or
+    standard <-> enterprise); a pooled target is an existing shard."""
     return tuple(
         t for t in catalog.planned_moves() if t.move_to is not None and t.move_to.tier is not Tier.POOLED
     )
@@ -128,7 +139,7 @@ def tenancy_stacks(
         for tenant in catalog.of_tier(tier):
             placements.append(
                 (
-                    tenant_stack_id(tenant.tenant_id),
+                    tenant_stack_id(tenant.tenant_id, tenant.generation),
                     tenant.database_id,
                     tier,
                     [tenant.tenant_id],
@@ -136,12 +147,15 @@ def tenancy_stacks(
                 )
             )
     for tenant in _move_targets(catalog):
-        move, target_id = tenant.move_to, tenant.target_database_id
+        move, target_id, generation = tenant.move_to, tenant.target_database_id, tenant.target_generation
         assert move is not None
         assert target_id is not None
+        assert generation is not None
         # The stack the tenant keeps once the move is done: same ID, same construct IDs; no tenant
-        # registered until then (its directory item still points at its shard).
-        placements.append((tenant_stack_id(tenant.tenant_id), target_id, move.tier, [], move.overrides))
+        # registered until then (its directory item still points at its source).
+        placements.append(
+            (tenant_stack_id(tenant.tenant_id, generation), target_id, move.tier, [], move.overrides)
+        )
     descriptions = {
         Tier.POOLED: "dbpatterns use case 3: pooled shard (RDS PostgreSQL, RLS, up to 100 tenants)",
         Tier.STANDARD: "dbpatterns use case 3: standard tenant (its own RDS PostgreSQL instance)",

@@ -1,5 +1,6 @@
 """Use case 3, one database of the fleet per stack: a pooled shard (``DbPatterns-TenantPool-001``) or
-a standard / enterprise tenant's own database (``DbPatterns-Tenant-<id>``)."""
+a standard / enterprise tenant's own database (``DbPatterns-Tenant-<id>``, and
+``DbPatterns-Tenant-<id>--gen<N>`` from its second dedicated database on)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from dbpatterns.errors import PropValidationError
 from dbpatterns.runtime.tenancy.catalog import (
     DatabaseOverrides,
+    RetiredDatabase,
     TenantCatalog,
     Tier,
     TierMove,
@@ -21,6 +22,7 @@ from dbpatterns.runtime.tenancy.catalog import (
     dump_catalog,
     load_catalog,
     parse_catalog,
+    tenant_stack_name,
 )
 from dbpatterns.runtime.tenancy.ids import is_tenant_id
 
@@ -318,9 +320,6 @@ def test_completing_or_cancelling_needs_a_planned_move_of_a_known_tenant() -> No
         (1, {"tier": "pooled", "shard": 3}, "move_to.shard", "declared under 'shards' (1, 2)"),
         (1, {"tier": "pooled", "shard": 0}, "move_to.shard", "at least 1"),
         (2, {"tier": "standard", "shard": 2}, "move_to.shard", "only a move to the pooled tier"),
-        # dedicated <-> dedicated
-        (1, {"tier": "enterprise"}, "move_to.tier", "standard <-> enterprise"),
-        (0, {"tier": "standard"}, "move_to.tier", "DbPatterns-Tenant-<id>"),
         # overrides of the target tier
         (
             1,
@@ -375,7 +374,123 @@ def test_rejects_a_move_into_a_full_shard_naming_the_tenant_moving_in() -> None:
 def test_a_move_built_in_code_is_held_to_the_same_rules() -> None:
     catalog = parse_catalog(VALID)
 
-    with pytest.raises(PropValidationError, match="standard <-> enterprise"):
-        catalog.with_move("globex", TierMove(tier=Tier.ENTERPRISE))
+    with pytest.raises(PropValidationError, match="already on its own standard database"):
+        catalog.with_move("globex", TierMove(tier=Tier.STANDARD))
     with pytest.raises(PropValidationError, match=r"move_to\.shard"):
         catalog.with_move("initech", TierMove(tier=Tier.POOLED, shard=9))
+
+
+# ------------------------------------------------- standard <-> enterprise: generations and retired
+
+
+def test_a_standard_tenant_plans_enterprise_as_its_next_generation() -> None:
+    catalog = parse_catalog(with_tenant(1, move_to={"tier": "enterprise", "overrides": {"readers": 1}}))
+
+    globex = catalog.get("globex")
+    assert (globex.generation, globex.stack_name) == (1, "DbPatterns-Tenant-globex")
+    assert (globex.target_database_id, globex.target_generation) == ("ent-globex", 2)
+    done = catalog.with_move_completed("globex").get("globex")
+    assert (done.tier, done.overrides, done.generation, done.move_to) == (
+        Tier.ENTERPRISE,
+        DatabaseOverrides(readers=1),
+        2,
+        None,
+    )
+    assert done.retired == RetiredDatabase(tier=Tier.STANDARD, generation=1)
+    assert (done.database_id, done.stack_name) == ("ent-globex", "DbPatterns-Tenant-globex--gen2")
+
+
+def test_an_enterprise_tenant_moves_back_to_standard_once_its_retired_database_is_forgotten() -> None:
+    upgraded = parse_catalog(with_tenant(1, move_to={"tier": "enterprise"})).with_move_completed("globex")
+
+    with pytest.raises(PropValidationError, match=r"retired standard database std-globex \(stack Db"):
+        upgraded.with_move("globex", TierMove(tier=Tier.STANDARD))
+    forgotten = upgraded.with_retired_forgotten("globex")
+    back = forgotten.with_move("globex", TierMove(tier=Tier.STANDARD)).get("globex")
+
+    assert (back.target_database_id, back.target_generation) == ("std-globex", 3)
+    done = back.after_move()
+    assert (done.tier, done.generation, done.retired) == (
+        Tier.STANDARD,
+        3,
+        RetiredDatabase(tier=Tier.ENTERPRISE, generation=2),
+    )
+
+
+def test_a_pooled_tenants_new_database_is_generation_1_and_a_dedicated_source_is_retired() -> None:
+    catalog = parse_catalog(with_tenant(2, move_to={"tier": "standard"}))
+    upgraded = catalog.get("initech")
+    assert upgraded.target_generation == 1
+    assert upgraded.after_move().stack_name == "DbPatterns-Tenant-initech"
+    assert upgraded.after_move().retired is None
+
+    consolidated = parse_catalog(
+        with_tenant(0, generation=4, move_to={"tier": "pooled", "shard": 1})
+    ).with_move_completed("acme")
+
+    acme = consolidated.get("acme")
+    assert (acme.tier, acme.shard, acme.generation, acme.stack_name) == (Tier.POOLED, 1, 1, None)
+    assert acme.retired == RetiredDatabase(tier=Tier.ENTERPRISE, generation=4)
+    assert acme.target_generation is None
+
+
+def test_generation_and_retired_read_back_equal_and_default_to_absent() -> None:
+    document = with_tenant(0, generation=3, retired={"tier": "standard", "generation": 2})
+    catalog = parse_catalog(document)
+
+    assert catalog.get("acme").stack_name == "DbPatterns-Tenant-acme--gen3"
+    assert parse_catalog(json.loads(dump_catalog(catalog))) == catalog
+    entries = {t["id"]: t for t in catalog_to_dict(catalog)["tenants"]}
+    assert (entries["acme"]["generation"], entries["acme"]["retired"]) == (
+        3,
+        {"tier": "standard", "generation": 2},
+    )
+    assert "generation" not in entries["globex"]
+    assert "retired" not in entries["globex"]
+
+
+def test_a_later_generation_never_takes_another_tenants_stack_name() -> None:
+    # "acme-2" and "acme-gen2" are valid tenant ids; "--" never appears in one.
+    later = tenant_stack_name("acme", 2)
+    assert later == "DbPatterns-Tenant-acme--gen2"
+    assert later.lower() not in {tenant_stack_name("acme-2").lower(), tenant_stack_name("acme-gen2").lower()}
+    assert tenant_stack_name("acme") == "DbPatterns-Tenant-acme"
+
+
+@pytest.mark.parametrize(
+    ("index", "changes", "prop", "reason"),
+    [
+        (1, {"generation": 0}, "generation", "at least 1"),
+        (1, {"generation": "2"}, "generation", "a whole number"),
+        (1, {"generation": True}, "generation", "a whole number"),
+        (2, {"generation": 2}, "generation", "only standard and enterprise tenants"),
+        (1, {"retired": "standard"}, "retired", "a JSON object"),
+        (1, {"retired": {"tier": "pooled"}}, "retired.tier", "'standard', 'enterprise'"),
+        (1, {"retired": {"tier": "enterprise", "generation": 0}}, "retired.generation", "at least 1"),
+        (1, {"retired": {"tier": "enterprise", "when": 1}}, "retired.when", "unknown field"),
+        (1, {"retired": {"tier": "standard", "generation": 2}}, "retired", "its database id nor its stack"),
+        (1, {"retired": {"tier": "enterprise"}}, "retired", "its database id nor its stack"),
+        (
+            2,
+            {"retired": {"tier": "standard"}, "move_to": {"tier": "pooled", "shard": 2}},
+            "move_to",
+            "forget-retired",
+        ),
+    ],
+)
+def test_rejects_a_bad_generation_or_retired_database(
+    index: int, changes: dict[str, Any], prop: str, reason: str
+) -> None:
+    document = with_tenant(index, **changes)
+    tenant_id = document["tenants"][index]["id"]
+
+    error = refusal(document)
+
+    assert error.prop == prop
+    assert f"tenant {tenant_id!r}" in error.construct
+    assert reason in str(error)
+
+
+def test_forgetting_needs_a_retired_database() -> None:
+    with pytest.raises(PropValidationError, match="no retired database"):
+        parse_catalog(VALID).with_retired_forgotten("acme")

@@ -152,7 +152,9 @@ def test_plan_complete_and_cancel_a_move_rewrite_only_that_tenant(
     assert main(["plan-move", "--catalog", path, "--id", "hooli", "--tier", "pooled"]) == 0
     assert load_catalog(catalog_path).get("hooli").target_database_id == "pool-001"  # the shard with room
     assert main(["complete-move", "--catalog", path, "--id", "hooli"]) == 0
-    assert "completed: hooli is pooled on pool-001 (was std-hooli)" in capsys.readouterr().out[-200:]
+    out = capsys.readouterr().out
+    assert "completed: hooli is pooled on pool-001 (was std-hooli)" in out
+    assert "retired: std-hooli (stack DbPatterns-Tenant-hooli) left the app" in out
     after = load_catalog(catalog_path)
     assert (after.get("hooli").tier.value, after.get("hooli").shard, after.get("hooli").move_to) == (
         "pooled",
@@ -167,8 +169,8 @@ def test_a_move_the_catalog_refuses_exits_2_and_leaves_the_file_alone(
 ) -> None:
     text = catalog_path.read_text()
 
-    assert main(["plan-move", "--catalog", str(catalog_path), "--id", "hooli", "--tier", "enterprise"]) == 2
-    assert "standard <-> enterprise" in capsys.readouterr().err
+    assert main(["plan-move", "--catalog", str(catalog_path), "--id", "hooli", "--tier", "standard"]) == 2
+    assert "already on its own standard database std-hooli" in capsys.readouterr().err
     assert main(["plan-move", "--catalog", str(catalog_path), "--id", "acme", "--tier", "pooled"]) == 0
     assert main(["plan-move", "--catalog", str(catalog_path), "--id", "bluth", "--tier", "pooled"]) == 2
     assert "no other declared shard has room" in capsys.readouterr().err
@@ -176,3 +178,47 @@ def test_a_move_the_catalog_refuses_exits_2_and_leaves_the_file_alone(
     assert main(["complete-move", "--catalog", str(catalog_path), "--id", "hooli"]) == 2
     assert catalog_path.read_text() != text  # only acme's plan was written
     assert load_catalog(catalog_path).get("acme").target_database_id == "pool-001"
+
+
+def test_a_standard_tenant_goes_enterprise_and_back_through_its_generations(
+    catalog_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(catalog_path)
+    before = load_catalog(catalog_path)
+
+    assert (
+        main(["plan-move", "--catalog", path, "--id", "hooli", "--tier", "enterprise", "--readers", "1"]) == 0
+    )
+    assert "planned: hooli std-hooli -> ent-hooli in DbPatterns-Tenant-hooli--gen2" in capsys.readouterr().out
+    assert main(["complete-move", "--catalog", path, "--id", "hooli"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "completed: hooli is enterprise on ent-hooli in DbPatterns-Tenant-hooli--gen2 (was std-hooli)" in out
+    )
+    assert "retired: std-hooli (stack DbPatterns-Tenant-hooli) left the app" in out
+    assert main(["validate", "--catalog", path]) == 0
+    assert "retired: hooli std-hooli (stack DbPatterns-Tenant-hooli)" in capsys.readouterr().out
+
+    # The way back would reuse std-hooli: refused until the old stack is deleted and forgotten.
+    text = catalog_path.read_text()
+    assert main(["plan-move", "--catalog", path, "--id", "hooli", "--tier", "standard"]) == 2
+    assert "forget-retired" in capsys.readouterr().err
+    assert catalog_path.read_text() == text
+    assert main(["forget-retired", "--catalog", path, "--id", "hooli"]) == 0
+    assert "forgot: hooli std-hooli (stack DbPatterns-Tenant-hooli)" in capsys.readouterr().out
+    assert main(["forget-retired", "--catalog", path, "--id", "hooli"]) == 2
+    assert "no retired database" in capsys.readouterr().err
+    assert main(["plan-move", "--catalog", path, "--id", "hooli", "--tier", "standard"]) == 0
+    assert "-> std-hooli in DbPatterns-Tenant-hooli--gen3" in capsys.readouterr().out
+    assert main(["complete-move", "--catalog", path, "--id", "hooli"]) == 0
+
+    hooli = load_catalog(catalog_path).get("hooli")
+    assert (hooli.tier.value, hooli.generation, hooli.stack_name) == (
+        "standard",
+        3,
+        "DbPatterns-Tenant-hooli--gen3",
+    )
+    assert hooli.retired is not None
+    assert (hooli.retired.tier.value, hooli.retired.generation) == ("enterprise", 2)
+    others = [t for t in load_catalog(catalog_path) if t.tenant_id != "hooli"]
+    assert others == [t for t in before if t.tenant_id != "hooli"]

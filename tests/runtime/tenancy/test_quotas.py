@@ -95,3 +95,19 @@ def test_a_planned_move_into_a_dedicated_tier_counts_the_new_database_while_both
 
     # The shard, initech's instance and bluth's new one; initech's move reuses the shard.
     assert fleet_footprint(catalog).db_instances == 3
+
+
+def test_a_standard_to_enterprise_move_and_a_retired_database_count_until_deleted() -> None:
+    tenants = [
+        {"id": "acme", "name": "Acme", "tier": "standard", "move_to": {"tier": "enterprise"}},
+        {"id": "hooli", "name": "Hooli", "tier": "pooled", "shard": 1, "retired": {"tier": "enterprise"}},
+    ]
+    catalog = parse_catalog({"version": 1, "shards": [{"shard": 1}], "tenants": tenants})
+    layout = FleetLayout(enterprise_readers=1)
+
+    footprint = fleet_footprint(catalog, layout)
+
+    # The shard and std-acme; ent-acme (planned) and hooli's retired ent-hooli, writer + 1 reader each.
+    assert (footprint.db_instances, footprint.db_clusters) == (2 + 2 * 2, 2)
+    forgotten = catalog.with_retired_forgotten("hooli")
+    assert fleet_footprint(forgotten, layout).db_clusters == 1

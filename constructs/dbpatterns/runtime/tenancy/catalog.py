@@ -36,15 +36,24 @@ tenant (or shard) and the field:
 - enterprise tenants (their own Aurora cluster) may override ``instance_class`` (a provisioned
   Aurora class: r-, x2g- or burstable t3/t4g medium/large), ``readers`` (0-15) and
   ``postgres_major_version``; ``allocated_storage_gib`` makes no sense (Aurora storage grows by itself).
+- ``generation`` (optional, standard and enterprise only, default 1): which of the tenant's dedicated
+  databases is its own. Generation 1 lives in the stack ``DbPatterns-Tenant-<id>``, generation N > 1
+  in ``DbPatterns-Tenant-<id>--gen<N>`` (:func:`tenant_stack_name`), so a standard <-> enterprise move
+  can hold the source and the target at once and the target keeps its stack after the move.
 - ``move_to`` (optional) plans a tier move: ``{"tier": ..., "shard": ..., "overrides": {...}}``. The
-  app then provisions the target database (a pooled tenant's new ``std-<id>`` / ``ent-<id>``, or the
-  existing shard) and the move's DMS replication; the tenant stays where ``tier``/``shard`` say until
-  the move's flip, after which the operator writes the new tier in and drops ``move_to``
+  app then provisions the target database (a new ``std-<id>`` / ``ent-<id>``, or the existing shard)
+  and the move's DMS replication; the tenant stays where ``tier``/``shard`` say until the move's flip,
+  after which the operator writes the new tier in and drops ``move_to``
   (:meth:`TenantSpec.after_move`). The target is another database: a pooled target names a declared
   shard other than the tenant's own and must have room (tenants moving in count against the shard's
-  capacity); a dedicated target takes the overrides of its tier, a pooled one none. A move between
-  a tenant's two dedicated databases (standard <-> enterprise) is refused: both would be the tenant's
-  one stack ``DbPatterns-Tenant-<id>`` (see :data:`DEDICATED_SWAP_RULE`).
+  capacity); a dedicated target takes the overrides of its tier, a pooled one none. A pooled
+  tenant's new dedicated database is generation 1; a standard <-> enterprise move's target is the
+  tenant's next generation (:attr:`TenantSpec.target_generation`).
+- ``retired`` (optional): ``{"tier": ..., "generation": N}``, the dedicated database a completed move
+  left (its stack left the app and is deleted by hand after the grace period). While it is recorded
+  no move can be planned: a later target could reuse its database id (``std-<id>`` after standard ->
+  enterprise -> standard) or its stack name while it still exists. The operator drops it once the
+  stack is deleted (``catalog_cli forget-retired``).
 - unknown fields are refused everywhere, so a typo never silently means "default".
 
 Pooled tenants keep their shard for life: the file records it, and :mod:`.shards` only ever assigns
@@ -85,13 +94,8 @@ _INSTANCE_CLASS = re.compile(r"^db\.([a-z][a-z0-9-]*)\.([a-z0-9]+)$")
 _AURORA_FAMILIES = re.compile(r"^(r[0-9]+[a-z]*|x2g)$")
 _AURORA_BURSTABLE = frozenset({"db.t3.medium", "db.t3.large", "db.t4g.medium", "db.t4g.large"})
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-#: Why a standard tenant cannot plan a move to enterprise (or back) in the catalog.
-DEDICATED_SWAP_RULE = (
-    "a move between a tenant's own databases (standard <-> enterprise) is not supported: a dedicated "
-    "database lives in the tenant's one stack DbPatterns-Tenant-<id>, which would have to hold the "
-    "source and the target at once and keep the target under a new construct id forever (a history the "
-    "catalog does not record); move through a pooled shard (two moves), or resize in place with overrides"
-)
+#: The stack of a tenant's first dedicated database; later generations add ``--gen<N>``.
+TENANT_STACK_PREFIX = "DbPatterns-Tenant-"
 
 
 class Tier(enum.Enum):
@@ -155,6 +159,18 @@ class TierMove:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RetiredDatabase:
+    """A dedicated database a completed move left (the catalog's ``retired``): out of the app, still in
+    the account until its stack is deleted by hand."""
+
+    tier: Tier
+    """Standard or enterprise."""
+
+    generation: int = 1
+    """Its generation: its stack is ``tenant_stack_name(tenant_id, generation)``."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ShardSpec:
     """A pooled shard: one RDS PostgreSQL instance shared by up to ``shard_capacity`` tenants."""
 
@@ -192,6 +208,13 @@ class TenantSpec:
     move_to: TierMove | None = None
     """A planned move to another database - none by default."""
 
+    generation: int = 1
+    """Standard and enterprise tenants: which of their dedicated databases is theirs (its stack is
+    :func:`tenant_stack_name`) - 1, the first, by default. Pooled tenants: always 1."""
+
+    retired: RetiredDatabase | None = None
+    """The dedicated database a completed move left, until the operator drops it - none by default."""
+
     @property
     def database_id(self) -> str:
         """The runtime directory's key for the database holding this tenant's rows."""
@@ -204,13 +227,53 @@ class TenantSpec:
             return None
         return database_id_of(self.tenant_id, self.move_to.tier, self.move_to.shard)
 
+    @property
+    def stack_name(self) -> str | None:
+        """The stack of a standard / enterprise tenant's database; ``None`` for a pooled tenant."""
+        if self.tier is Tier.POOLED:
+            return None
+        return tenant_stack_name(self.tenant_id, self.generation)
+
+    @property
+    def target_generation(self) -> int | None:
+        """The generation of the planned move's new dedicated database: the next one after a standard
+        <-> enterprise move, the first for a pooled tenant's; ``None`` without a move or for a pooled
+        target."""
+        if self.move_to is None or self.move_to.tier is Tier.POOLED:
+            return None
+        return self.generation + 1 if self.tier is not Tier.POOLED else 1
+
     def after_move(self) -> TenantSpec:
-        """This tenant once its planned move has flipped: the target's tier, shard and overrides, no
-        ``move_to``. ``ValueError`` without a planned move."""
+        """This tenant once its planned move has flipped: the target's tier, shard, overrides and
+        generation, no ``move_to``, and its old dedicated database (if any) as ``retired``.
+        ``ValueError`` without a planned move."""
         if self.move_to is None:
             raise ValueError(f"tenant {self.tenant_id!r} has no planned move")
         move = self.move_to
-        return replace(self, tier=move.tier, shard=move.shard, overrides=move.overrides, move_to=None)
+        retired = (
+            self.retired
+            if self.tier is Tier.POOLED
+            else RetiredDatabase(tier=self.tier, generation=self.generation)
+        )
+        return replace(
+            self,
+            tier=move.tier,
+            shard=move.shard,
+            overrides=move.overrides,
+            generation=self.target_generation or 1,
+            move_to=None,
+            retired=retired,
+        )
+
+
+def tenant_stack_name(tenant_id: str, generation: int = 1) -> str:
+    """``DbPatterns-Tenant-acme`` for generation 1 (every tenant's first dedicated database),
+    ``DbPatterns-Tenant-acme--gen2`` for the next. A tenant id never holds two hyphens in a row, so
+    ``--gen<N>`` never names another tenant's stack (``acme-gen2`` and ``acme-2`` are valid ids), not
+    even on a case-insensitive file system (``cdk.out`` file names)."""
+    if generation == 1:
+        return f"{TENANT_STACK_PREFIX}{tenant_id}"
+    return f"{TENANT_STACK_PREFIX}{tenant_id}--gen{generation}"
 
 
 def database_id_of(tenant_id: str, tier: Tier, shard: int | None) -> str:
@@ -320,6 +383,16 @@ class TenantCatalog:
             )
         return self._with_tenant(tenant.after_move())
 
+    def with_retired_forgotten(self, tenant_id: str) -> TenantCatalog:
+        """A copy where ``tenant_id`` no longer records a ``retired`` database: what the operator
+        writes once that database's stack is deleted."""
+        tenant = self._existing(tenant_id)
+        if tenant.retired is None:
+            raise PropValidationError(
+                f"tenant catalog: tenant {tenant_id!r}", "retired", None, "the tenant has no retired database"
+            )
+        return self._with_tenant(replace(tenant, retired=None))
+
     def _existing(self, tenant_id: str) -> TenantSpec:
         if tenant_id not in self:
             raise PropValidationError(
@@ -401,6 +474,9 @@ def validate_catalog(catalog: TenantCatalog, *, source: str = "catalog") -> None
             raise PropValidationError(tenant_where, "tier", tenant.tier, _TIER_RULE)
         _check_tenant_shard(tenant, tenant_where, declared)
         _check_overrides(tenant.overrides, tenant_where, tenant.tier, is_shard=False)
+        _check_generation(tenant, tenant_where)
+        if tenant.retired is not None:
+            _check_retired(tenant, tenant_where)
         if tenant.move_to is not None:
             _check_move(tenant, tenant_where, declared)
 
@@ -419,6 +495,7 @@ def validate_catalog(catalog: TenantCatalog, *, source: str = "catalog") -> None
 
 
 _TIER_RULE = "allowed: " + ", ".join(repr(t.value) for t in Tier)
+_DEDICATED_TIER_RULE = "allowed: 'standard', 'enterprise' (a tenant's own database)"
 
 
 def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
@@ -427,7 +504,9 @@ def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
     raw_id = raw.get("id")
     # Name the tenant in every later message once its id is known to be a slug.
     tenant_where = f"{where} tenant {raw_id!r}" if is_tenant_id(raw_id) else entry_where
-    _refuse_unknown(raw, {"id", "name", "tier", "shard", "overrides", "move_to"}, tenant_where)
+    _refuse_unknown(
+        raw, {"id", "name", "tier", "shard", "overrides", "move_to", "generation", "retired"}, tenant_where
+    )
     tenant_id = check_tenant_id(raw_id, where=entry_where, prop="id")
     raw_tier = raw.get("tier")
     try:
@@ -442,6 +521,10 @@ def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
     overrides = _parse_overrides(raw.get("overrides"), tenant_where)
     raw_move = raw.get("move_to")
     move_to = None if raw_move is None else _parse_move(raw_move, tenant_where)
+    generation = raw.get("generation", 1)
+    _check_whole_number(generation, tenant_where, "generation", 1, None)
+    raw_retired = raw.get("retired")
+    retired = None if raw_retired is None else _parse_retired(raw_retired, tenant_where)
     return TenantSpec(
         tenant_id=tenant_id,
         display_name=display_name,
@@ -449,7 +532,22 @@ def _parse_tenant(raw: Any, where: str, index: int) -> TenantSpec:
         shard=shard,
         overrides=overrides,
         move_to=move_to,
+        generation=generation,
+        retired=retired,
     )
+
+
+def _parse_retired(raw: Any, where: str) -> RetiredDatabase:
+    _require_mapping(raw, where, "retired")
+    _refuse_unknown(raw, {"tier", "generation"}, where, prefix="retired.")
+    raw_tier = raw.get("tier")
+    try:
+        tier = Tier(raw_tier)
+    except ValueError:
+        raise PropValidationError(where, "retired.tier", raw_tier, _DEDICATED_TIER_RULE) from None
+    generation = raw.get("generation", 1)
+    _check_whole_number(generation, where, "retired.generation", 1, None)
+    return RetiredDatabase(tier=tier, generation=generation)
 
 
 def _parse_move(raw: Any, where: str) -> TierMove:
@@ -561,13 +659,53 @@ def _check_move(tenant: TenantSpec, where: str, declared: set[int]) -> None:
             move.shard,
             f"the tenant already lives on shard {tenant.shard}: a move needs another database",
         )
-    if tenant.tier is not Tier.POOLED and move.tier is not Tier.POOLED:
+    if tenant.retired is not None:
+        retired = tenant.retired
         raise PropValidationError(
-            where, "move_to.tier", f"{tenant.tier.value} -> {move.tier.value}", DEDICATED_SWAP_RULE
+            where,
+            "move_to",
+            f"{tenant.tier.value} -> {move.tier.value}",
+            f"the tenant's retired {retired.tier.value} database "
+            f"{database_id_of(tenant.tenant_id, retired.tier, None)} (stack "
+            f"{tenant_stack_name(tenant.tenant_id, retired.generation)}) may still exist, and a new target "
+            "could reuse its database id or stack; delete that stack (after the move's "
+            "previous.cleanup_after), then `catalog_cli forget-retired`, then plan the move",
         )
     if not isinstance(move.overrides, DatabaseOverrides):
         raise PropValidationError(where, "move_to.overrides", move.overrides, "allowed: DatabaseOverrides")
     _check_overrides(move.overrides, f"{where} move_to", move.tier, is_shard=False)
+
+
+def _check_generation(tenant: TenantSpec, where: str) -> None:
+    _check_whole_number(tenant.generation, where, "generation", 1, None)
+    if tenant.tier is Tier.POOLED and tenant.generation != 1:
+        raise PropValidationError(
+            where,
+            "generation",
+            tenant.generation,
+            "only standard and enterprise tenants have a generation (of their own database); a pooled "
+            "tenant's next dedicated database is generation 1",
+        )
+
+
+def _check_retired(tenant: TenantSpec, where: str) -> None:
+    retired = tenant.retired
+    if not isinstance(retired, RetiredDatabase):
+        raise PropValidationError(where, "retired", retired, "allowed: a RetiredDatabase (tier, generation)")
+    if retired.tier not in (Tier.STANDARD, Tier.ENTERPRISE):
+        shown = retired.tier.value if isinstance(retired.tier, Tier) else retired.tier
+        raise PropValidationError(where, "retired.tier", shown, _DEDICATED_TIER_RULE)
+    _check_whole_number(retired.generation, where, "retired.generation", 1, None)
+    retired_id = database_id_of(tenant.tenant_id, retired.tier, None)
+    retired_stack = tenant_stack_name(tenant.tenant_id, retired.generation)
+    if retired_id == tenant.database_id or retired_stack == tenant.stack_name:
+        raise PropValidationError(
+            where,
+            "retired",
+            f"{retired.tier.value} generation {retired.generation}",
+            f"a retired database is another than the tenant's own {tenant.database_id} "
+            f"({tenant.stack_name}): neither its database id nor its stack may be the same",
+        )
 
 
 def _check_overrides(overrides: DatabaseOverrides, where: str, tier: Tier, *, is_shard: bool) -> None:
@@ -744,6 +882,10 @@ def _tenant_to_dict(tenant: TenantSpec) -> dict[str, Any]:
         entry["shard"] = tenant.shard
     if not tenant.overrides.is_empty():
         entry["overrides"] = _overrides_to_dict(tenant.overrides)
+    if tenant.generation != 1:
+        entry["generation"] = tenant.generation
+    if tenant.retired is not None:
+        entry["retired"] = {"tier": tenant.retired.tier.value, "generation": tenant.retired.generation}
     if tenant.move_to is not None:
         move: dict[str, Any] = {"tier": tenant.move_to.tier.value}
         if tenant.move_to.shard is not None:

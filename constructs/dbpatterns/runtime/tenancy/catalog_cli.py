@@ -9,6 +9,7 @@ check quotas, generate a benchmark fleet.
     python -m dbpatterns.runtime.tenancy.catalog_cli plan-move --id initech --tier pooled --shard 1
     python -m dbpatterns.runtime.tenancy.catalog_cli complete-move --id bluth    # after the flip
     python -m dbpatterns.runtime.tenancy.catalog_cli cancel-move --id bluth
+    python -m dbpatterns.runtime.tenancy.catalog_cli forget-retired --id initech  # old stack deleted
     python -m dbpatterns.runtime.tenancy.catalog_cli quotas --limit "DB instances=200"
     python -m dbpatterns.runtime.tenancy.catalog_cli generate --out /tmp/fleet.json
 
@@ -26,11 +27,14 @@ from pathlib import Path
 from dbpatterns.errors import PropValidationError
 from dbpatterns.runtime.tenancy.catalog import (
     DatabaseOverrides,
+    RetiredDatabase,
     TenantCatalog,
     Tier,
     TierMove,
+    database_id_of,
     load_catalog,
     save_catalog,
+    tenant_stack_name,
 )
 from dbpatterns.runtime.tenancy.fleet import generate_fleet
 from dbpatterns.runtime.tenancy.quotas import ALL_QUOTAS, FleetLayout, check_quotas, fleet_footprint
@@ -102,6 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("--id", required=True, dest="tenant_id")
     cancel.set_defaults(run=_cancel_move)
 
+    forget = commands.add_parser(
+        "forget-retired",
+        help="once the dedicated database a completed move left is deleted: drop 'retired' (no move can "
+        "be planned while it is recorded)",
+    )
+    _catalog_option(forget)
+    forget.add_argument("--id", required=True, dest="tenant_id")
+    forget.set_defaults(run=_forget_retired)
+
     quotas = commands.add_parser("quotas", help="print the fleet's RDS footprint against the regional quotas")
     _catalog_option(quotas)
     _layout_options(quotas)
@@ -166,6 +179,9 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"  shard {shard}: {count} tenants" + (f" (+{incoming} moving in)" if incoming else ""))
     for tenant in catalog.planned_moves():
         print(f"  planned move: {tenant.tenant_id} {tenant.database_id} -> {tenant.target_database_id}")
+    for tenant in catalog:
+        if tenant.retired is not None:
+            print(f"  retired: {tenant.tenant_id} {_retired(tenant.tenant_id, tenant.retired)} (delete it)")
     return _print_quota_warnings(catalog, args)
 
 
@@ -228,9 +244,11 @@ def _plan_move(args: argparse.Namespace) -> int:
     updated = catalog.with_move(args.tenant_id, TierMove(tier=tier, shard=shard, overrides=_overrides(args)))
     save_catalog(updated, args.catalog)
     tenant = updated.get(args.tenant_id)
+    generation = tenant.target_generation
+    target_stack = f" in {tenant_stack_name(tenant.tenant_id, generation)}" if generation is not None else ""
     print(
-        f"planned: {tenant.tenant_id} {tenant.database_id} -> {tenant.target_database_id}; deploy, run the "
-        "move, then complete-move"
+        f"planned: {tenant.tenant_id} {tenant.database_id} -> {tenant.target_database_id}{target_stack}; "
+        "deploy, run the move, then complete-move"
     )
     return 0
 
@@ -241,8 +259,32 @@ def _complete_move(args: argparse.Namespace) -> int:
     updated = catalog.with_move_completed(args.tenant_id)
     save_catalog(updated, args.catalog)
     tenant = updated.get(args.tenant_id)
-    print(f"completed: {tenant.tenant_id} is {tenant.tier.value} on {tenant.database_id} (was {before})")
+    where = f" in {tenant.stack_name}" if tenant.stack_name is not None else ""
+    print(
+        f"completed: {tenant.tenant_id} is {tenant.tier.value} on {tenant.database_id}{where} (was {before})"
+    )
+    if tenant.retired is not None and tenant.retired != catalog.get(args.tenant_id).retired:
+        print(
+            f"retired: {_retired(tenant.tenant_id, tenant.retired)} left the app; delete it after the "
+            "move's previous.cleanup_after, then forget-retired (no move can be planned until then)"
+        )
     return 0
+
+
+def _forget_retired(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog)
+    updated = catalog.with_retired_forgotten(args.tenant_id)
+    retired = catalog.get(args.tenant_id).retired
+    assert retired is not None
+    save_catalog(updated, args.catalog)
+    print(f"forgot: {args.tenant_id} {_retired(args.tenant_id, retired)}; its moves can be planned again")
+    return 0
+
+
+def _retired(tenant_id: str, retired: RetiredDatabase) -> str:
+    """``std-initech (stack DbPatterns-Tenant-initech)``."""
+    database_id = database_id_of(tenant_id, retired.tier, None)
+    return f"{database_id} (stack {tenant_stack_name(tenant_id, retired.generation)})"
 
 
 def _cancel_move(args: argparse.Namespace) -> int:

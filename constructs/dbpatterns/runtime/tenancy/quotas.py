@@ -5,6 +5,7 @@ Counted per region, from the catalog:
 - **DB instances** (Service Quotas code ``L-7B6409FD``, default 40, adjustable): one per pooled shard,
   one per standard tenant (a Multi-AZ instance deployment's standby does not count), and for each
   enterprise tenant its Aurora writer plus readers - Aurora instances count against this quota too.
+  A planned move's new dedicated database and a ``retired`` one (until deleted) count as well.
 - **DB clusters** (``L-952B80B8``, default 40, adjustable): one Aurora cluster per enterprise tenant.
 - **Parameter groups** (default 50, adjustable), **DB cluster parameter groups** (default 50, *not*
   adjustable) and **DB subnet groups** (default 50, adjustable): depend on whether each database gets
@@ -23,7 +24,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dbpatterns.runtime.tenancy.catalog import DEFAULT_POSTGRES_MAJOR_VERSION, TenantCatalog, Tier
+from dbpatterns.runtime.tenancy.catalog import (
+    DEFAULT_POSTGRES_MAJOR_VERSION,
+    TenantCatalog,
+    TenantSpec,
+    Tier,
+)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,13 @@ def fleet_footprint(catalog: TenantCatalog, layout: FleetLayout | None = None) -
     # A planned move into a dedicated tier adds that tenant's new database while the old one still
     # runs (a move into the pooled tier reuses an existing shard).
     targets = [t.after_move() for t in catalog.planned_moves()]
+    # A retired database (left by a completed move) runs until its stack is deleted by hand; the
+    # catalog no longer knows its overrides, so it counts at the tier defaults.
+    targets += [
+        TenantSpec(tenant_id=t.tenant_id, display_name=t.display_name, tier=t.retired.tier)
+        for t in catalog
+        if t.retired is not None
+    ]
     standard = [*catalog.of_tier(Tier.STANDARD), *(t for t in targets if t.tier is Tier.STANDARD)]
     enterprise = [*catalog.of_tier(Tier.ENTERPRISE), *(t for t in targets if t.tier is Tier.ENTERPRISE)]
     readers = sum(
