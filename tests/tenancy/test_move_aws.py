@@ -268,6 +268,11 @@ def test_every_transition_is_one_conditional_write_on_status_and_version(definit
 def test_the_start_records_the_move_only_when_none_is_recorded(definition: dict[str, Any]) -> None:
     arguments = _updates(definition)["MarkCopying"]
     assert "attribute_not_exists(#move)" in arguments["ConditionExpression"]
+    # An earlier move awaiting cleanup blocks a new one: the flip would overwrite its `previous`.
+    assert "attribute_not_exists(#previous)" in arguments["ConditionExpression"]
+    assert arguments["ExpressionAttributeNames"]["#previous"] == "previous"
+    movable = definition["States"]["MoveOrRollback"]["Choices"][1]["Condition"]
+    assert "$not($exists($item.previous))" in movable
     move = arguments["ExpressionAttributeValues"][":move"]["M"]
     assert set(move) == {
         "move_id",

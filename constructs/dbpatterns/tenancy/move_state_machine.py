@@ -271,7 +271,8 @@ class TenantMoveStateMachine(Construct):
             self,
             "TenantNotMovable",
             error="TenantNotMovable",
-            cause="The tenant is not active on the source database and tier, or a move is recorded",
+            cause="The tenant is not active on the source database and tier, or a move (or an earlier move "
+            "awaiting cleanup) is recorded",
         )
         nothing_to_roll_back = sfn.Fail.jsonata(
             self,
@@ -332,7 +333,10 @@ class TenantMoveStateMachine(Construct):
         mark_copying = self._update(
             "MarkCopying",
             "SET #status = :next_status, #version = :next, #move = :move",
-            "#status = :expected AND #version = :v AND attribute_not_exists(#move)",
+            # No move recorded, and no earlier move awaiting cleanup: the flip would overwrite its
+            # `previous`, the only record of the old copy still to delete.
+            "#status = :expected AND #version = :v AND attribute_not_exists(#move) "
+            "AND attribute_not_exists(#previous)",
             {
                 ":expected": {"S": ACTIVE},
                 ":next_status": {"S": COPYING},
@@ -347,7 +351,7 @@ class TenantMoveStateMachine(Construct):
                     }
                 },
             },
-            names={"#move": "move"},
+            names={"#move": "move", "#previous": "previous"},
             next_status=COPYING,
         )
         mark_copying.add_catch(not_movable, errors=["States.ALL"])
@@ -477,7 +481,8 @@ class TenantMoveStateMachine(Construct):
             "{% $exists($item) and $item.status.S = '"
             + ACTIVE
             + "' and $item.database_id.S = $source and $item.tier.S = $sourceTier "
-            "and $exists($item.version.N) and $not($exists($item.move)) %}"
+            "and $exists($item.version.N) and $not($exists($item.move)) "
+            "and $not($exists($item.previous)) %}"
         )
         after_read = sfn.Choice.jsonata(self, "MoveOrRollback")
         after_read.when(sfn.Condition.jsonata("{% $action = 'rollback' %}"), rollback_requested)
