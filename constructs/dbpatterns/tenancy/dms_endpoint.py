@@ -17,7 +17,7 @@ from dbpatterns.common.interfaces import check_key
 from dbpatterns.common.roles import ManagedPolicyRole
 from dbpatterns.common.validation import check_instance, check_required, construct_label, require
 from dbpatterns.runtime.tenancy.catalog import Tier
-from dbpatterns.runtime.tenancy.ids import is_tenant_id
+from dbpatterns.runtime.tenancy.ids import check_tenant_id
 from dbpatterns.tenancy.tenant_database import DATABASE_NAME, TenantDatabase
 
 #: DMS engine names of the tiers' databases (RDS for PostgreSQL, Aurora PostgreSQL).
@@ -75,13 +75,7 @@ class TenantDmsEndpoint(Construct):
         label = construct_label(type(self), scope, construct_id)
         check_instance(label, "database", props.database, TenantDatabase)
         check_instance(label, "role", props.role, EndpointRole)
-        require(
-            isinstance(props.tenant_id, str) and is_tenant_id(props.tenant_id),
-            label,
-            "tenant_id",
-            props.tenant_id,
-            "allowed: a tenant id (slug, e.g. 'acme')",
-        )
+        check_tenant_id(props.tenant_id, where=label, prop="tenant_id")
         require(
             props.tenant_id in props.database.tenants or props.role is EndpointRole.TARGET,
             label,

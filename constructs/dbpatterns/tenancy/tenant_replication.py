@@ -29,7 +29,7 @@ from dbpatterns.common.profile import DeploymentProfile
 from dbpatterns.common.validation import check_instance, check_int, construct_label, require
 from dbpatterns.rds.shared import isolated_subnets
 from dbpatterns.runtime.tenancy.catalog import Tier, database_id_of
-from dbpatterns.runtime.tenancy.ids import is_tenant_id
+from dbpatterns.runtime.tenancy.ids import check_tenant_id
 from dbpatterns.runtime.tenancy.schema import TENANT_TABLES
 from dbpatterns.tenancy.ca_bundle import BUNDLE_PATH
 from dbpatterns.tenancy.dms_endpoint import EndpointRole, TenantDmsEndpoint, TenantDmsEndpointProps
@@ -306,13 +306,7 @@ def _validate(label: str, props: TenantReplicationProps) -> tuple[int, int, bool
     check_interface(
         label, "operator_role", props.operator_role, "iam.IRole", ("role_arn", "role_name"), optional=True
     )
-    require(
-        isinstance(props.tenant_id, str) and is_tenant_id(props.tenant_id),
-        label,
-        "tenant_id",
-        props.tenant_id,
-        "allowed: a tenant id (slug, e.g. 'acme')",
-    )
+    check_tenant_id(props.tenant_id, where=label, prop="tenant_id")
     require(
         props.tenant_id in props.source.tenants,
         label,
